@@ -1,0 +1,55 @@
+# Two commands do all set-up on a fresh machine (Python 3.11, root, package registries only):
+#   make main   -> install, then run the main job with papermill
+#   make test   -> install, then run the whole test suite (what .ci/run calls)
+# Both are idempotent: a second run re-installs nothing.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+IPC ?= 10
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+
+.PHONY: install data main test test-export test-clean test-nbs test-py figures lab
+
+install: $(STAMP) data
+
+$(STAMP): settings.ini setup.py
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Fashion-MNIST offline: Debian's dataset-fashion-mnist package (root, apt); else torchvision downloads it online.
+data:
+	@if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; fi
+
+main: install
+	$(BIN)/papermill nbs/05_eval.ipynb out.ipynb -p ipc $(IPC)
+
+test: install test-export test-clean test-nbs test-py
+
+# The exported library and the cleaned notebooks must equal what is committed.
+test-export:
+	$(BIN)/nbdev_export
+	@git diff --exit-code --stat -- evlf && test -z "$$(git status --porcelain --untracked-files=all -- evlf)" \
+	  || (echo 'evlf/ differs from nbdev_export of nbs/: run nbdev_export and commit'; exit 1)
+
+test-clean:
+	$(BIN)/nbdev_clean
+	@git diff --exit-code --stat -- nbs || (echo 'notebooks are not clean: run nbdev_clean and commit'; exit 1)
+
+test-nbs:
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+test-py:
+	$(BIN)/python -m pytest -q tests
+
+figures: install
+	$(BIN)/python -m evlf.figures
+
+lab: install
+	$(BIN)/jupyter lab nbs
