@@ -10,7 +10,7 @@ import numpy as np, torch
 
 # %% auto #0
 __all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'cache_dir', 'atomic_write', 'atomic_dir',
-           'versions', 'save_json', 'load_json']
+           'versions', 'save_json', 'load_json', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #d9411469
 def check_choice(name:str, value, choices):
@@ -110,3 +110,11 @@ def save_json(obj, path, **kwargs)->Path:
 def load_json(path):
     "Read a JSON file."
     return json.loads(Path(path).read_text())
+
+# %% ../nbs/00_core.ipynb #b161ef0a
+def save_figure(fig, stem, params:dict, data=None, dpi=150)->Path:
+    "Write `fig` as `stem`.png and .pdf, and `stem`.json with `params`, `data` and versions; all atomic."
+    stem = Path(stem)
+    for ext in ('png', 'pdf'):
+        with atomic_write(stem.with_suffix(f'.{ext}'), 'wb') as f: fig.savefig(f, format=ext, dpi=dpi, bbox_inches='tight')
+    return save_json({'params': params, 'data': data, 'versions': versions()}, stem.with_suffix('.json'))
