@@ -312,7 +312,7 @@ def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labe
     z_all, y_all, tok, pooled = data['latents'].float(), data['labels'].long(), data['tokens'].float(), data['pooled'].float()
     mir = data['flipped'].float() if 'flipped' in data else None
     mp = mixed_precision or ('fp16' if torch.cuda.is_available() else 'no')
-    acc = Accelerator(mixed_precision=mp)
+    acc = Accelerator(mixed_precision=mp, cpu=get_device().type == 'cpu')  # cpu=True: several CPU processes use gloo
     dev, world, rank = acc.device, acc.num_processes, acc.process_index
     ckpt_dir = Path(ckpt_dir) if ckpt_dir else Path(out_dir)/'checkpoints'
     params['ckpt_dir'] = str(ckpt_dir)
@@ -322,7 +322,7 @@ def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labe
     fusion = EVLFFusion(latent_channels=c, text_dim=tok.shape[2], width=width, heads=heads, layers=layers, grid=h,
                         dropout=dropout, variant=variant)
     last, start, history = (_last_ckpt(ckpt_dir) if resume else None), 0, []
-    same = lambda p: {k: v for k, v in p.items() if k not in ('resume', 'mixed_precision', 'ckpt_dir', 'out_dir')}
+    same = lambda p: {k: v for k, v in p.items() if k not in ('resume', 'mixed_precision', 'ckpt_dir', 'out_dir', 'epochs', 'max_steps')}
     if last is not None:
         st = load_json(last/'state.json')
         now = json.loads(json.dumps(params, default=str))
