@@ -167,3 +167,22 @@ def test_two_processes(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'RECORD 2 128' in r.stdout, r.stdout[-2000:]
     assert (tmp_path/'out'/'training_record.json').exists() and (tmp_path/'out'/'checkpoints'/'epoch-1').exists()
+
+
+def test_encode_real_set_caches(tmp_path, monkeypatch):
+    "encode_real_set with a stand-in backbone: batches, mirror latents, class texts, and a cache hit the second time."
+    from types import SimpleNamespace
+    from evlf.data import ArrayImages
+    from evlf.fusion import encode_real_set
+    monkeypatch.setenv('EVLF_CACHE', str(tmp_path))
+    vae = nn.Conv2d(1, 4, 4, stride=4)
+    calls = []
+    def enc(x): calls.append(len(x)); return vae(x)
+    text = SimpleNamespace(encode=lambda p: SimpleNamespace(tokens=torch.randn(len(p), 16, 384), pooled=torch.randn(len(p), 384)))
+    bb = SimpleNamespace(name='stand-in', vae=vae, encode_images=enc, text=text)
+    ds = ArrayImages(torch.randint(0, 256, (10, 1, 32, 32), dtype=torch.uint8), torch.arange(10) % 3, ['a', 'b', 'c'])
+    with torch.no_grad(): d = encode_real_set(bb, ds, batch_size=4, progress=False)
+    assert calls == [4, 4, 4, 4, 2, 2] and d['latents'].shape == (10, 4, 8, 8) and d['tokens'].shape == (3, 16, 384)
+    with torch.no_grad(): assert torch.allclose(d['flipped'][3], vae(ds.images([3]).flip(-1))[0])
+    d2 = encode_real_set(bb, ds, batch_size=4, progress=False)
+    assert len(calls) == 6 and torch.equal(d['latents'], d2['latents']) and torch.equal(d['labels'], d2['labels'])
