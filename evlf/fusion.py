@@ -14,7 +14,7 @@ from .core import (check_choice, check_int, check_float, seed_everything, get_de
 
 # %% auto #0
 __all__ = ['VARIANTS', 'WEIGHTS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text', 'encode_real_set',
-           'train_fusion', 'fusion_quality', 'load_fusion', 'fit_fusion']
+           'train_fusion', 'fusion_quality', 'fuse_latents', 'load_fusion', 'fit_fusion']
 
 # %% ../nbs/03_fusion.ipynb #d1bf5d53
 class LatentProjector(nn.Module):
@@ -418,6 +418,21 @@ def fusion_quality(fusion:EVLFFusion, # a trained (or fresh) fusion module
                 swapped_follows_image=img/n, n=n, classes=k)
 
 # %% ../nbs/03_fusion.ipynb #845decf2
+@torch.no_grad()
+def fuse_latents(fusion:EVLFFusion, # a trained fusion module
+                 latents:torch.Tensor, # [N, C, H, W] unscaled VAE posterior means
+                 labels:torch.Tensor, # [N] class of each latent
+                 tokens:torch.Tensor, # [K, L, D] text token states of the K classes
+                 batch_size:int=512, # latents per forward
+                )->torch.Tensor:
+    "Fuse every latent with its class's text tokens, in batches: unscaled fused latents `[N, C, H, W]` on the CPU."
+    fusion = fusion.eval(); dev = fusion.device; labels = torch.as_tensor(labels).long()
+    if len(labels) != len(latents): raise ValueError(f'labels: expected shape [{len(latents)}], got {tuple(labels.shape)}')
+    out = [fusion(latents[i:i + batch_size].to(dev), tokens[labels[i:i + batch_size]].to(dev)).float().cpu()
+           for i in range(0, len(latents), batch_size)]
+    return torch.cat(out) if out else latents.new_zeros((0, *latents.shape[1:]))
+
+# %% ../nbs/03_fusion.ipynb #1a2d07a4
 import evlf
 WEIGHTS = Path(evlf.__file__).parent/'weights'
 
