@@ -269,6 +269,7 @@ FASHION_TINY_MGD3 = dict(num_inference_steps=50, guidance_scale=3.0, mode_guidan
 FASHION_TINY_FT = dict(finetune_steps=200, finetune_lr=1e-4, finetune_batch=64)
 _PRESET_DEFAULTS = {'fashion-tiny': (FASHION_TINY_D4M, FASHION_TINY_MGD3, FASHION_TINY_FT)}
 _RUN_OPTIONS = dict(batch_size=None, encode_batch=256, overwrite=False, root=None, device=None, progress=True)
+_HOST_KEYS = {*D4M_DEFAULTS, *MGD3_DEFAULTS, *FINETUNE_DEFAULTS, 'km_expand', 'fusion', 'fusion_model', 'fusion_variant', 'finetune'}
 
 def distill_params(method:str, # one of `METHODS`
                    backbone:str|None=None, # the backbone's name (its defaults apply)
@@ -281,8 +282,9 @@ def distill_params(method:str, # one of `METHODS`
         d4m, mgd3, ft = _PRESET_DEFAULTS.get(backbone, (D4M_DEFAULTS, MGD3_DEFAULTS, FINETUNE_DEFAULTS))
         dflt = dict(d4m if method.startswith('d4m') else mgd3, km_expand=10, fusion=method.endswith('+evlf'),
                     fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', **ft)
-    bad = sorted(set(options) - set(dflt) - set(_RUN_OPTIONS))
-    if bad: raise ValueError(f'unknown option(s) {", ".join(bad)} for method={method!r}; accepted: {", ".join(sorted(set(dflt) | set(_RUN_OPTIONS)))}')
+    known = set(dflt) | set(_RUN_OPTIONS) | (_HOST_KEYS if method == 'random' else set())  # 'random' ignores host settings
+    bad = sorted(set(options) - known)
+    if bad: raise ValueError(f'unknown option(s) {", ".join(bad)} for method={method!r}; accepted: {", ".join(sorted(known))}')
     p = {**dflt, **{k: v for k, v in options.items() if k in dflt and v is not None}}
     if not p.get('finetune'): [p.pop(k, None) for k in ('finetune_steps', 'finetune_lr', 'finetune_batch')]
     if not p.get('fusion'): p.pop('fusion_model', None); p.pop('fusion_variant', None)

@@ -1,0 +1,134 @@
+"Distillation (evlf.sampler, evlf.cli): every method end to end on tiny backbones, resume, bad input, the CLI, 2 processes."
+import os, shutil, subprocess, sys, textwrap
+from pathlib import Path
+import pytest, torch
+from evlf.data import ArrayImages, load_distilled
+from evlf import sampler
+from evlf.sampler import distill, METHODS
+
+REPO = Path(__file__).resolve().parents[1]
+OPTS = dict(num_inference_steps=3, finetune_steps=2, finetune_batch=4, progress=False)
+
+def tiny_ds(n=60, k=3, channels=1, size=12):
+    g = torch.Generator().manual_seed(0)
+    return ArrayImages((torch.rand(n, channels, size, size, generator=g)*255).to(torch.uint8), torch.arange(n) % k, ['cat', 'dog', 'ship'][:k])
+
+def tiny_fusion(bb):
+    from evlf.fusion import EVLFFusion
+    torch.manual_seed(0)
+    return EVLFFusion(latent_channels=4, text_dim=bb.text.dim, width=16, heads=2, layers=1, grid=bb.latent_shape[1], proj_channels=8).eval()
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv('EVLF_CACHE', str(tmp_path/'cache')); torch.set_num_threads(1)
+
+@pytest.fixture(scope='module')
+def bbs():
+    from evlf.backbone import tiny_backbone
+    return {k: tiny_backbone(k, seed=0) for k in ('sd15', 'dit256')}
+
+def files(d): return {str(f.relative_to(d)): f.read_bytes() for f in sorted(Path(d).rglob('*.png'))}
+
+@pytest.mark.parametrize('kind', ['sd15', 'dit256'])
+def test_every_method(tmp_path, bbs, kind):
+    bb, ds = bbs[kind], tiny_ds()
+    for m in METHODS:
+        kw = {'fusion_model': tiny_fusion(bb)} if m.endswith('evlf') else {}
+        out = distill(ds, bb, m, 2, seed=3, out_dir=tmp_path/m, **OPTS, **kw)
+        d = load_distilled(out)
+        assert len(d) == 6 and d.data.shape[1:] == (1, 12, 12)  # the dataset's channels and resolution
+        mf = d.manifest
+        assert (mf['method'], mf['seed'], mf['ipc'], mf['channels'], mf['prompts']) == (m, 3, 2, 1, ds.prompts)
+        if m != 'random': assert mf['params']['fusion'] == m.endswith('evlf') and mf['backbone'] == bb.name
+    assert load_distilled(tmp_path/'d4m+evlf').manifest['params']['finetune'] is True
+
+def test_ablation_switches(tmp_path, bbs):
+    bb, ds = bbs['sd15'], tiny_ds()
+    a = distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'ft', finetune=True, **OPTS)           # +FT only
+    b = distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'ca', fusion=True, fusion_model=tiny_fusion(bb), **OPTS)  # +CA only
+    pa, pb = load_distilled(a).manifest['params'], load_distilled(b).manifest['params']
+    assert (pa['finetune'], pa['fusion'], pb['finetune'], pb['fusion']) == (True, False, False, True)
+    assert files(a) != files(b)
+
+def test_resume_equals_uninterrupted(tmp_path, bbs, monkeypatch):
+    bb, ds, f = bbs['sd15'], tiny_ds(), tiny_fusion(bbs['sd15'])
+    run = lambda out: distill(ds, bb, 'd4m+evlf', 2, seed=1, out_dir=out, fusion_model=f, batch_size=1, **OPTS)
+    ref = files(run(tmp_path/'ref'))
+    write, calls = sampler.DistilledWriter.write, []
+    def dying(self, label, images):
+        if calls: raise KeyboardInterrupt('killed')   # killed while sampling the second class
+        calls.append(label); write(self, label, images)
+    monkeypatch.setattr(sampler.DistilledWriter, 'write', dying)
+    with pytest.raises(KeyboardInterrupt): run(tmp_path/'cut')
+    monkeypatch.setattr(sampler.DistilledWriter, 'write', write)
+    assert len(files(tmp_path/'cut')) == 2
+    sampled = []
+    orig = sampler._sample_class
+    monkeypatch.setattr(sampler, '_sample_class', lambda *a, **k: sampled.append(a[2]) or orig(*a, **k))
+    run(tmp_path/'cut')
+    assert sampled == [1, 2] and files(tmp_path/'cut') == ref  # skipped class 0, same files
+
+def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
+    bb, ds = bbs['sd15'], tiny_ds()
+    monkeypatch.setattr(sampler, '_sample_class', lambda *a, **k: pytest.fail('sampling started'))
+    for ipc, msg in ((0, 'ipc=0'), (-2, 'ipc=-2'), (1.5, 'ipc=1.5'), ('3', "ipc='3'"), (21, 'more than class')):
+        with pytest.raises(ValueError, match=msg): distill(ds, bb, 'd4m', ipc, out_dir=tmp_path/'x')
+    with pytest.raises(ValueError, match="method='diffusion'.*accepted"): distill(ds, bb, 'diffusion', 2, out_dir=tmp_path/'x')
+    with pytest.raises(ValueError, match='strenght'): distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', strenght=0.5)
+    with pytest.raises(ValueError, match='guidance_stop=2'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', guidance_stop=2)
+    blocker = tmp_path/'file'; blocker.write_text('')
+    with pytest.raises(PermissionError, match='not writable'): distill(ds, bb, 'd4m', 2, out_dir=blocker/'sub')
+    with pytest.raises(FileNotFoundError, match='no fusion module'): distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'y')
+
+def test_refuses_other_parameters(tmp_path, bbs):
+    bb, ds = bbs['sd15'], tiny_ds()
+    distill(ds, bb, 'd4m', 1, seed=0, out_dir=tmp_path/'s', **OPTS)
+    for kw in (dict(seed=1), dict(ipc=2), dict(guidance_scale=2.0)):
+        args = dict(dict(seed=0, ipc=1), **kw)
+        with pytest.raises(FileExistsError, match='other parameters'):
+            distill(ds, bb, 'd4m', args.pop('ipc'), out_dir=tmp_path/'s', **args, **{k: v for k, v in OPTS.items()})
+    distill(ds, bb, 'd4m', 2, seed=1, out_dir=tmp_path/'s', overwrite=True, **OPTS)
+    assert load_distilled(tmp_path/'s').manifest['seed'] == 1 and len(load_distilled(tmp_path/'s')) == 6
+
+def _env_sub(tmp_path):
+    return {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1',
+            'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+
+def _evlf():
+    return shutil.which('evlf') or str(Path(sys.executable).parent/'evlf')
+
+def test_cli(tmp_path):
+    env = _env_sub(tmp_path)
+    r = subprocess.run([sys.executable, _evlf(), 'distill', '--dataset', 'fashion-mnist', '--method', 'random', '--ipc', '2',
+                        '--seed', '0', '--out', str(tmp_path/'r'), '--quiet'], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    d = load_distilled(tmp_path/'r'); assert len(d) == 20 and d.data.shape[1:] == (1, 28, 28)
+    r = subprocess.run([sys.executable, _evlf(), 'distill', '--method', 'd4m', '--ipc', '0', '--out', str(tmp_path/'z')],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and 'ipc=0' in r.stderr and 'Traceback' not in r.stderr
+    r = subprocess.run([sys.executable, _evlf(), 'distill', '--method', 'random', '--ipc', '2', '--seed', '1', '--out', str(tmp_path/'r')],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and 'other parameters' in r.stderr
+
+SCRIPT = '''
+import sys, torch
+from evlf.data import ArrayImages
+from evlf.sampler import distill
+g = torch.Generator().manual_seed(0)
+ds = ArrayImages((torch.rand(40, 1, 12, 12, generator=g)*255).to(torch.uint8), torch.arange(40) % 4, ['a', 'b', 'c', 'd'])
+distill(ds, 'tiny-sd15', 'd4m+evlf', 2, seed=0, out_dir=sys.argv[1], fusion_model=sys.argv[2],
+        num_inference_steps=3, finetune_steps=2, finetune_batch=4, progress=False)
+'''
+
+def test_two_processes_equal_one(tmp_path, bbs):
+    "Under `accelerate launch --num_processes 2` (CPU) the classes split across processes; the files equal a 1-process run."
+    tiny_fusion(bbs['sd15']).save_pretrained(tmp_path/'fusion')
+    (tmp_path/'run.py').write_text(textwrap.dedent(SCRIPT)); env = _env_sub(tmp_path)
+    r1 = subprocess.run([sys.executable, tmp_path/'run.py', tmp_path/'one', tmp_path/'fusion'], capture_output=True, text=True, env=env, timeout=180)
+    assert r1.returncode == 0, r1.stderr[-2000:]
+    r2 = subprocess.run([sys.executable, '-m', 'accelerate.commands.launch', '--cpu', '--num_processes', '2', '--num_machines', '1',
+                         '--mixed_precision', 'no', '--dynamo_backend', 'no', '--main_process_port', '29533',
+                         str(tmp_path/'run.py'), str(tmp_path/'two'), str(tmp_path/'fusion')], capture_output=True, text=True, env=env, timeout=240)
+    assert r2.returncode == 0, r2.stderr[-2000:]
+    one, two = files(tmp_path/'one'), files(tmp_path/'two')
+    assert len(one) == 8 and one == two
