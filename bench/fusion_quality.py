@@ -16,13 +16,20 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=200, help='micro-batches timed per variant for the throughput')
     ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (1 is fastest on a busy 2-core machine)')
     ap.add_argument('--out', default='figures/fusion_quality')
+    ap.add_argument('--vae', default=None, help="a fashion-tiny VAE folder (only the VAE and MiniLM are needed; default: load_backbone('fashion-tiny'))")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     from evlf.core import versions, save_json, save_figure, load_json
     from evlf.backbone import load_backbone
     from evlf.data import get_dataset
     from evlf.fusion import EVLFFusion, encode_real_set, fusion_quality, load_fusion, train_fusion, WEIGHTS
-    bb = load_backbone('fashion-tiny')
+    if a.vae:
+        from diffusers import AutoencoderKL
+        from evlf.backbone import tiny_backbone
+        bb = tiny_backbone('fashion-tiny'); bb.vae = AutoencoderKL.from_pretrained(a.vae).eval()
+    else: bb = load_backbone('fashion-tiny')
+    from evlf.fusion import _fingerprint
+    fp = _fingerprint(bb.vae)
     test = encode_real_set(bb, get_dataset('fashion-mnist', 'test'), flip=False)
     train = encode_real_set(bb, get_dataset('fashion-mnist', 'train'))
     res = {}
@@ -32,11 +39,12 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as d:
             f = train_fusion(train, d, variant=v, max_steps=a.steps, progress=False)
         rec = load_json(WEIGHTS/'fashion-tiny'/f'fusion-{v}'/'training_record.json')
+        if rec.get('vae_fingerprint') != fp: raise SystemExit(f'the shipped {v} module was trained on latents of another VAE ({rec.get("vae_fingerprint")} != {fp}): retrain it')
         res[v] = dict(before=fusion_quality(fresh, test), after=fusion_quality(trained, test),
                       train_images_per_s=round(f.training_record['done']['images_per_s_this_call'], 1),
                       shipped_training=rec['done'], fusion_parameters=trained.num_fusion_parameters())
         print(v, json.dumps(res[v], indent=1), flush=True)
-    params = dict(test_images=len(test['labels']), throughput_micro_batches=a.steps, threads=a.threads, batch_size=16, grad_accum=2,
+    params = dict(vae_fingerprint=fp, test_images=len(test['labels']), throughput_micro_batches=a.steps, threads=a.threads, batch_size=16, grad_accum=2,
                   backbone='fashion-tiny', text='MiniLM all-MiniLM-L6-v2 token states (16 x 384), pooled = masked mean',
                   cpu=f'{torch.get_num_threads()} torch thread(s) on a shared 2-core machine')
     save_json(dict(params=params, results=res, versions=versions()), a.out + '.json')

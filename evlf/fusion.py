@@ -466,4 +466,5 @@ def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load
     bb = load_backbone(preset); ds = get_dataset(dataset, 'train', root=root, image_size=image_size)
     data = encode_real_set(bb, ds, batch_size=encode_batch)
     out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset}-{variant}')
-    return train_fusion(data, out_dir, variant=variant, record=dict(backbone=preset, dataset=dataset, **kwargs.pop('record', {})), **kwargs)
+    rec = dict(backbone=preset, vae_fingerprint=_fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))
+    return train_fusion(data, out_dir, variant=variant, record=rec, **kwargs)
