@@ -15,11 +15,12 @@ from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img impo
 import evlf
 from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions
 from .data import get_dataset, DistilledWriter, imagenet_classes
+from .fusion import fuse_latents
 
 # %% auto #0
 __all__ = ['METHODS', 'D4M_DEFAULTS', 'MGD3_DEFAULTS', 'FINETUNE_DEFAULTS', 'FASHION_TINY_D4M', 'FASHION_TINY_MGD3',
-           'FASHION_TINY_FT', 'image_generators', 'encode_class', 'fuse_latents', 'prototypes', 'D4MPipeline',
-           'MGD3Pipeline', 'finetune_denoiser', 'distill_params', 'distill']
+           'FASHION_TINY_FT', 'image_generators', 'encode_class', 'prototypes', 'D4MPipeline', 'MGD3Pipeline',
+           'finetune_denoiser', 'distill_params', 'distill']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -80,19 +81,14 @@ def encode_class(ds, # a dataset with `.targets`
     return z
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
-@torch.no_grad()
-def fuse_latents(fusion, # an `EVLFFusion` (or None: no fusion)
-                 z:torch.Tensor, # unscaled latents `[N, C, h, w]` of one class
-                 tokens:torch.Tensor, # the class text's token states `[1, L, D]`
-                 batch_size:int=512, # latents per fusion call
-                )->torch.Tensor:
-    "The fused latents $z_{fused}$ (unscaled, shape of `z`) of one class's latents and its text."
+def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
+                z:torch.Tensor, # unscaled latents `[N, C, h, w]` of one class
+                tokens:torch.Tensor, # the class text's token states `[1, L, D]`
+                batch_size:int=512, # latents per fusion call
+               )->torch.Tensor:
+    "One class's fused latents $z_{fused}$ (unscaled, shape of `z`), or `z` itself when `fusion` is None."
     if fusion is None: return z
-    p = next(fusion.parameters()); out = []
-    for i in range(0, len(z), batch_size):
-        zb = z[i:i+batch_size].to(p.device, p.dtype)
-        out.append(fusion(zb, tokens.to(p.device, p.dtype).expand(len(zb), -1, -1)).float().cpu())
-    return torch.cat(out)
+    return fuse_latents(fusion, z, torch.zeros(len(z), dtype=torch.long), tokens, batch_size)
 
 # %% ../nbs/04_sampler.ipynb #a07ddd85
 def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
@@ -315,7 +311,7 @@ def _get_fusion(fusion_model, bb, variant='code'):
     from evlf.fusion import load_fusion
     f = fusion_model if isinstance(fusion_model, torch.nn.Module) else load_fusion(fusion_model or bb.name, variant=variant, device=bb.device)
     f = f.to(bb.device).eval()
-    fuse_latents(f, torch.zeros(1, *bb.latent_shape), bb.text.encode(['a']).tokens)
+    _fuse_class(f, torch.zeros(1, *bb.latent_shape), bb.text.encode(['a']).tokens)
     return f
 
 def _class_label(ds, label:int, denoiser)->int:
@@ -338,7 +334,7 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
     toks = bb.text.encode(prompts).tokens
     zs, ys = [], []
     for c in range(len(prompts)):
-        zs.append(fuse_latents(fusion, encode_class(ds, bb, c, encode_batch), toks[c:c+1])*bb.scaling_factor)
+        zs.append(_fuse_class(fusion, encode_class(ds, bb, c, encode_batch), toks[c:c+1])*bb.scaling_factor)
         ys.append(torch.full((len(zs[-1]),), c))
     conds = toks if _text_conditioned(den) else torch.tensor([_class_label(ds, c, den) for c in range(len(prompts))])
     model = finetune_denoiser(den, bb.scheduler, torch.cat(zs), torch.cat(ys), conds, bb.null_condition(1)[0] if not _text_conditioned(den) else bb.null_condition(1),
@@ -357,7 +353,7 @@ def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, deno
         idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
         return _class_images(ds, idx[torch.randperm(len(idx), generator=gens[0])[:ipc].sort().values])
     tok = bb.text.encode([ds.prompts[label]]).tokens
-    z = fuse_latents(fusion if p['fusion'] else None, encode_class(ds, bb, label, encode_batch), tok)*bb.scaling_factor
+    z = _fuse_class(fusion if p['fusion'] else None, encode_class(ds, bb, label, encode_batch), tok)*bb.scaling_factor
     m = prototypes(z, ipc, seed, 'minibatch' if method.startswith('d4m') else 'kmeans', p['km_expand'])
     if _text_conditioned(denoiser):
         neg = p.get('negative_prompt') or ''
