@@ -1,0 +1,91 @@
+"Students, protocols and evaluate: shapes, bad input, resume from cached seeds, a tiny run that learns, papermill's early failure."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest, torch
+from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, distill_random, check_params, _eval_epochs, dsa_augment)
+from evlf.data import get_dataset, ArrayImages
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize('name', NETS)
+@pytest.mark.parametrize('channels', [1, 3])
+@pytest.mark.parametrize('size', [28, 32, 64])
+def test_net_shapes(name, channels, size):
+    m = get_net(name, channels, 7, size).eval()
+    with torch.inference_mode(): assert m(torch.rand(2, channels, size, size)).shape == (2, 7)
+
+
+@pytest.mark.parametrize('kw,msg', [(dict(name='vgg11'), "net='vgg11' is not valid"), (dict(channels=0), 'channels=0'),
+                                    (dict(num_classes=1), 'num_classes=1'), (dict(image_size='32'), "image_size='32'")])
+def test_get_net_bad(kw, msg):
+    with pytest.raises(ValueError, match=msg): get_net(**{**dict(name='convnet3', channels=1, num_classes=10, image_size=28), **kw})
+
+
+@pytest.mark.parametrize('kw,msg', [(dict(ipc=0), 'ipc=0'), (dict(ipc=-3), 'ipc=-3'), (dict(ipc='ten'), "ipc='ten'"),
+                                    (dict(methods=['random', 'dm4']), "method='dm4'"), (dict(protocol='idc'), "protocol='idc'"),
+                                    (dict(dataset='mnist'), "dataset='mnist'"), (dict(net='vgg'), "net='vgg'"), (dict(methods='random'), 'methods=')])
+def test_check_params_bad(kw, msg):
+    p = dict(dataset='fashion-mnist', ipc=10, methods=['random'], seeds=3, protocol='dc', net='convnet3')
+    with pytest.raises(ValueError, match=msg): check_params(**{**p, **kw})
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    return distill_random('fashion-mnist', 1, seed=0, out_dir=tmp_path_factory.mktemp('d')/'random')
+
+
+@pytest.mark.parametrize('kw,err,msg', [(dict(protocol='idc'), ValueError, "protocol='idc'"), (dict(dataset='mnist'), ValueError, "dataset='mnist'"),
+                                        (dict(net='vgg'), ValueError, "net='vgg'"), (dict(seeds=0), ValueError, 'seeds=0'),
+                                        (dict(seeds=[-1]), ValueError, 'seed=-1'), (dict(epochs=0), ValueError, 'epochs=0'),
+                                        (dict(eval_every=0), ValueError, 'eval_every=0')])
+def test_evaluate_bad(tiny, kw, err, msg):
+    with pytest.raises(err, match=msg): evaluate(tiny, **{**dict(dataset='fashion-mnist', protocol='dc', cache=False, progress=False), **kw})
+
+
+def test_evaluate_bad_data(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'): evaluate(tmp_path/'nope', cache=False)
+    (tmp_path/'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='no manifest.json'): evaluate(tmp_path/'empty', cache=False)
+    with pytest.raises(ValueError, match='must be a distilled folder'): evaluate(torch.zeros(3), cache=False)
+
+
+def test_evaluate_resumes(tiny, tmp_path):
+    kw = dict(dataset='fashion-mnist', protocol='dc', epochs=1, eval_every=1.0, cache=tmp_path, max_test=200, progress=False)
+    r1 = evaluate(tiny, seeds=1, **kw)
+    assert r1['cached_seeds'] == [] and r1['protocol'] == 'dc' and r1['n_test'] == 200
+    r2 = evaluate(tiny, seeds=2, **kw)
+    assert r2['cached_seeds'] == [0] and r2['final'][0] == r1['final'][0]
+    folder = Path(r2['folder']); (folder/'seed1.json').unlink()  # as if killed while training seed 1
+    r3 = evaluate(tiny, seeds=[0, 1], **kw)
+    assert r3['cached_seeds'] == [0] and r3['final'] == r2['final']  # same seed, same result
+    assert evaluate(tiny, seeds=1, **{**kw, 'epochs': 2})['cached_seeds'] == []  # another setting, another cache entry
+    rec = json.loads((folder/'seed0.json').read_text())
+    assert {'final', 'best', 'history', 'recipe', 'versions'} <= set(rec)
+
+
+def test_tiny_training_learns():
+    tr, te = get_dataset('fashion-mnist', 'train'), get_dataset('fashion-mnist', 'test')
+    def two(ds, n):
+        i = torch.cat([torch.nonzero(ds.targets == c)[:n, 0] for c in (0, 7)])  # T-shirts vs sneakers
+        return ds.data[i], (ds.targets[i] == 7).long()
+    (x, y), test = two(tr, 10), two(te, 200)
+    r = train_students(x, y, test, get_protocol('dc', epochs=5), seeds=[0], eval_every=1.0, device='cpu', progress=False)
+    assert r[0]['final'] > 0.75, r  # chance is 0.5
+    d = train_students(x, y, test, get_protocol('dsa', epochs=3), seeds=[0], eval_every=1.0, device='cpu', progress=False)
+    assert 0 <= d[0]['final'] <= 1
+
+
+def test_eval_epochs_and_dsa():
+    assert _eval_epochs(300, 0.05) == list(range(15, 301, 15))
+    x = torch.rand(4, 3, 32, 32)
+    assert torch.equal(dsa_augment(x, torch.Generator().manual_seed(0)), dsa_augment(x, torch.Generator().manual_seed(0)))
+
+
+@pytest.mark.parametrize('args', [['-p', 'ipc', 'ten'], ['-p', 'protocol', 'idc']])
+def test_papermill_bad_params_fail_early(tmp_path, args):
+    r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args,
+                        '-p', 'out', str(tmp_path/'figures'), '--cwd', str(REPO/'nbs')], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])})
+    assert r.returncode != 0 and 'is not valid' in r.stdout + r.stderr
+    assert not (tmp_path/'figures').exists()
