@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_sampler.ipynb #1c145139
 from __future__ import annotations
-import copy, hashlib, os, tempfile
+import copy, hashlib, os, shutil, tempfile
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
@@ -19,8 +19,8 @@ from .fusion import fuse_latents
 
 # %% auto #0
 __all__ = ['METHODS', 'D4M_DEFAULTS', 'MGD3_DEFAULTS', 'FINETUNE_DEFAULTS', 'FASHION_TINY_D4M', 'FASHION_TINY_MGD3',
-           'FASHION_TINY_FT', 'image_generators', 'encode_class', 'prototypes', 'D4MPipeline', 'MGD3Pipeline',
-           'finetune_denoiser', 'distill_params', 'distill']
+           'FASHION_TINY_FT', 'image_generators', 'encode_class', 'fused_class', 'prototypes', 'D4MPipeline',
+           'MGD3Pipeline', 'finetune_denoiser', 'distill_params', 'distill']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -62,6 +62,13 @@ def _match_channels(x:torch.Tensor, c:int)->torch.Tensor:
 # %% ../nbs/04_sampler.ipynb #ddfca4ae
 def _vae_channels(bb)->int: return bb.vae.config.in_channels
 
+def _cached(path:Path, fn):
+    "The tensor saved at `path`, or `fn()` saved there (atomically) first."
+    if path.exists(): return torch.load(path, weights_only=True)
+    x = fn(); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f'.{os.getpid()}.tmp'); torch.save(x, tmp); os.replace(tmp, path)
+    return x
+
 @torch.no_grad()
 def encode_class(ds, # a dataset with `.targets`
                  bb, # a backbone (`evlf.backbone`)
@@ -71,14 +78,10 @@ def encode_class(ds, # a dataset with `.targets`
                 )->torch.Tensor:
     "Unscaled VAE latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
-    path = cache_dir('latents', create=False)/f'{bb.name}-{_fingerprint(bb.vae)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt'
-    if cache and path.exists(): return torch.load(path, weights_only=True)
-    z = torch.cat([bb.encode_images(_match_channels(_class_images(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
-                   for i in range(0, len(idx), batch_size)])
-    if cache:
-        path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_suffix(f'.{os.getpid()}.tmp')
-        torch.save(z, tmp); os.replace(tmp, path)
-    return z
+    enc = lambda: torch.cat([bb.encode_images(_match_channels(_class_images(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
+                             for i in range(0, len(idx), batch_size)])
+    if not cache: return enc()
+    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{_fingerprint(bb.vae)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -91,6 +94,20 @@ def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
     return fuse_latents(fusion, z, torch.zeros(len(z), dtype=torch.long), tokens, batch_size)
 
 # %% ../nbs/04_sampler.ipynb #a07ddd85
+def fused_class(ds, # a dataset with `.targets` and `.prompts`
+                bb, # a backbone (`evlf.backbone`)
+                label:int, # the class
+                fusion=None, # an `EVLFFusion`, or None for the plain latents
+                encode_batch:int=256, # images per encoder call
+               )->torch.Tensor:
+    "The unscaled (fused) latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
+    z = encode_class(ds, bb, label, encode_batch)
+    if fusion is None: return z
+    key = f'{bb.name}-{_fingerprint(bb.vae)}-{_dataset_fingerprint(ds)}-{_fingerprint(fusion, ds.prompts[label])}'
+    return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt',
+                   lambda: _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens))
+
+# %% ../nbs/04_sampler.ipynb #447390fb
 def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
                k:int, # number of prototypes (the IPC)
                seed:int=0, # k-means random_state
@@ -106,7 +123,7 @@ def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
           else KMeans(n_clusters=k, random_state=seed, n_init='auto')).fit(x)
     return torch.from_numpy(km.cluster_centers_).float().view(k, *z.shape[1:])
 
-# %% ../nbs/04_sampler.ipynb #447390fb
+# %% ../nbs/04_sampler.ipynb #df11cc40
 def _text_conditioned(denoiser)->bool: return 'cross_attention_dim' in denoiser.config
 
 def _predict_eps(denoiser, x, t, cond):
@@ -122,7 +139,7 @@ def _guided_eps(denoiser, x, t, cond, uncond, guidance_scale:float):
     e_u, e_c = _predict_eps(denoiser, torch.cat([x, x]), t, torch.cat([uncond, cond])).chunk(2)
     return e_u + guidance_scale*(e_c - e_u)
 
-# %% ../nbs/04_sampler.ipynb #df11cc40
+# %% ../nbs/04_sampler.ipynb #b0c4cfdb
 class _LatentPipeline(DiffusionPipeline):
     "Shared parts of the two hosts: components, conditions, decoding."
     model_cpu_offload_seq = 'denoiser->vae'
@@ -155,7 +172,7 @@ class _LatentPipeline(DiffusionPipeline):
         self.maybe_free_model_hooks()
         return ImagePipelineOutput(images=images) if return_dict else (images,)
 
-# %% ../nbs/04_sampler.ipynb #38aa3062
+# %% ../nbs/04_sampler.ipynb #0143bffd
 class D4MPipeline(_LatentPipeline):
     "D4M's img2img from prototype latents, with the class text (or label) kept as late conditioning."
     get_timesteps = StableDiffusionImg2ImgPipeline.get_timesteps
@@ -185,7 +202,7 @@ class D4MPipeline(_LatentPipeline):
             latents = self.scheduler.step(eps, t, latents, generator=generator).prev_sample
         return self._output(latents, output_type, return_dict)
 
-# %% ../nbs/04_sampler.ipynb #9a5838b5
+# %% ../nbs/04_sampler.ipynb #310a47b4
 def _posterior_std(scheduler, t, t_prev)->float:
     "The DDPM posterior standard deviation from timestep `t` to `t_prev` (-1: the end)."
     ac = scheduler.alphas_cumprod
@@ -224,7 +241,7 @@ class MGD3Pipeline(_LatentPipeline):
             latents = prev
         return self._output(latents, output_type, return_dict)
 
-# %% ../nbs/04_sampler.ipynb #310a47b4
+# %% ../nbs/04_sampler.ipynb #caa62449
 def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a copy is trained)
                       scheduler, # its training noise scheduler (DDPM)
                       latents:torch.Tensor, # scaled (fused) latents `[N, C, h, w]`
@@ -255,14 +272,14 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
     return model.eval().requires_grad_(False)
 
-# %% ../nbs/04_sampler.ipynb #caa62449
+# %% ../nbs/04_sampler.ipynb #01798f80
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 D4M_DEFAULTS = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50)
 MGD3_DEFAULTS = dict(num_inference_steps=50, guidance_scale=4.0, mode_guidance=0.1, guidance_stop=0.5)
 FINETUNE_DEFAULTS = dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8)
 FASHION_TINY_D4M = dict(strength=0.7, guidance_scale=3.0, negative_prompt='', num_inference_steps=50)
 FASHION_TINY_MGD3 = dict(num_inference_steps=50, guidance_scale=3.0, mode_guidance=0.1, guidance_stop=0.5)
-FASHION_TINY_FT = dict(finetune_steps=200, finetune_lr=1e-4, finetune_batch=64)
+FASHION_TINY_FT = dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)
 _PRESET_DEFAULTS = {'fashion-tiny': (FASHION_TINY_D4M, FASHION_TINY_MGD3, FASHION_TINY_FT)}
 _RUN_OPTIONS = dict(batch_size=None, encode_batch=256, overwrite=False, root=None, device=None, progress=True)
 _HOST_KEYS = {*D4M_DEFAULTS, *MGD3_DEFAULTS, *FINETUNE_DEFAULTS, 'km_expand', 'fusion', 'fusion_model', 'fusion_variant', 'finetune'}
@@ -295,7 +312,7 @@ def distill_params(method:str, # one of `METHODS`
     if isinstance(p.get('fusion_model'), (str, Path)): p['fusion_model'] = str(p['fusion_model'])
     return p
 
-# %% ../nbs/04_sampler.ipynb #01798f80
+# %% ../nbs/04_sampler.ipynb #a86405f4
 def _get_backbone(backbone, device=None):
     "A backbone object from a name (`tiny-<kind>` for the tiny random ones) or as given."
     if not isinstance(backbone, str): return backbone
@@ -322,7 +339,7 @@ def _class_label(ds, label:int, denoiser)->int:
     if label >= n: raise ValueError(f'class {label} ({ds.classes[label]}) has no label in this denoiser (it knows {n} classes)')
     return label
 
-# %% ../nbs/04_sampler.ipynb #a86405f4
+# %% ../nbs/04_sampler.ipynb #e61f1ee7
 def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool):
     "The denoiser fine-tuned on the (fused) latents of all classes (Eq. 13), from the cache when there."
     den = bb.denoiser; prompts = list(ds.prompts)
@@ -334,7 +351,7 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
     toks = bb.text.encode(prompts).tokens
     zs, ys = [], []
     for c in range(len(prompts)):
-        zs.append(_fuse_class(fusion, encode_class(ds, bb, c, encode_batch), toks[c:c+1])*bb.scaling_factor)
+        zs.append(fused_class(ds, bb, c, fusion, encode_batch)*bb.scaling_factor)
         ys.append(torch.full((len(zs[-1]),), c))
     conds = toks if _text_conditioned(den) else torch.tensor([_class_label(ds, c, den) for c in range(len(prompts))])
     model = finetune_denoiser(den, bb.scheduler, torch.cat(zs), torch.cat(ys), conds, bb.null_condition(1)[0] if not _text_conditioned(den) else bb.null_condition(1),
@@ -345,7 +362,7 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
                    'fusion': fusion is not None, 'versions': versions()}, tmp/'record.json')
     return model
 
-# %% ../nbs/04_sampler.ipynb #79598432
+# %% ../nbs/04_sampler.ipynb #5415bbf2
 def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, denoiser, fusion, batch_size, encode_batch, progress=False)->torch.Tensor:
     "The `ipc` distilled images `[ipc, C, H, W]` in [0, 1] of class `label`."
     gens = image_generators(seed, label, ipc)
@@ -353,7 +370,7 @@ def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, deno
         idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
         return _class_images(ds, idx[torch.randperm(len(idx), generator=gens[0])[:ipc].sort().values])
     tok = bb.text.encode([ds.prompts[label]]).tokens
-    z = _fuse_class(fusion if p['fusion'] else None, encode_class(ds, bb, label, encode_batch), tok)*bb.scaling_factor
+    z = fused_class(ds, bb, label, fusion if p['fusion'] else None, encode_batch)*bb.scaling_factor
     m = prototypes(z, ipc, seed, 'minibatch' if method.startswith('d4m') else 'kmeans', p['km_expand'])
     if _text_conditioned(denoiser):
         neg = p.get('negative_prompt') or ''
@@ -372,7 +389,7 @@ def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, deno
         out.append(_match_channels(bb.decode_latents(lat/bb.scaling_factor, size=ds.image_size).float().cpu(), ds.channels))
     return torch.cat(out)
 
-# %% ../nbs/04_sampler.ipynb #5415bbf2
+# %% ../nbs/04_sampler.ipynb #9a1d94fe
 def _check_writable(out_dir:Path):
     "Raise a clear error if `out_dir` cannot be created or written."
     try:
@@ -388,7 +405,7 @@ def _check_ipc(ipc, ds)->int:
         raise ValueError(f'ipc={ipc} is more than class {lo} ({ds.classes[lo]}) has ({int(counts[lo])} images); accepted: an integer >= 1 <= {int(counts[lo])}')
     return check_int('ipc', ipc, min=1, max=int(counts[lo]))
 
-# %% ../nbs/04_sampler.ipynb #ee547892
+# %% ../nbs/04_sampler.ipynb #29c07d73
 def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a dataset object
             backbone, # a backbone name ('fashion-tiny', 'sd15', 'dit256', 'tiny-sd15', ...) or object; unused by 'random'
             method:str, # one of `METHODS`: 'random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf'
@@ -410,7 +427,7 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     ipc = _check_ipc(ipc, ds)
     out_dir = Path(out_dir); _check_writable(out_dir)
-    state = PartialState(); main = state.is_main_process
+    state = PartialState(cpu=not torch.cuda.is_available() or str(ro['device']).startswith('cpu')); main = state.is_main_process
     bb = fusion = den = None; bb_name = None
     if method != 'random':
         bb = _get_backbone(backbone, ro['device'] or (state.device if state.num_processes > 1 else None)); bb_name = bb.name
@@ -427,7 +444,9 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
         if [prev.get(k) for k in ('method', 'params', 'seed')] != [_json_roundtrip(manifest[k]) for k in ('method', 'params', 'seed')]:
             raise FileExistsError(f'{out_dir} holds a distilled set made with other parameters ({prev.get("method")}, seed {prev.get("seed")}, '
                                   f'{prev.get("params")}); pass overwrite=True or choose another out_dir')
-    if main: writer = DistilledWriter(out_dir, ds.classes, manifest, overwrite=ro['overwrite'])
+    if main:
+        writer = DistilledWriter(out_dir, ds.classes, manifest, overwrite=ro['overwrite'])
+        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)  # left by a killed run
     state.wait_for_everyone()
     if not main: writer = DistilledWriter(out_dir, ds.classes, manifest)
     todo = writer.missing()
