@@ -256,7 +256,8 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
                       progress:bool=True, # show a progress bar
                      ):
     "A copy of `denoiser` fine-tuned with the noise-prediction loss on `latents` under their class conditions."
-    model = copy.deepcopy(denoiser).train().requires_grad_(True)
+    dtype0 = next(denoiser.parameters()).dtype
+    model = copy.deepcopy(denoiser).float().train().requires_grad_(True)  # trained in float32 (AdamW on fp16 weights underflows)
     p = next(model.parameters()); dev = p.device
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
     g = torch.Generator().manual_seed(seed); T = scheduler.config.num_train_timesteps
@@ -270,7 +271,7 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
         loss = F.mse_loss(_predict_eps(model, scheduler.add_noise(x0, eps, t), t, c.to(p.dtype) if c.is_floating_point() else c).float(), eps.float())
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
-    return model.eval().requires_grad_(False)
+    return model.to(dtype0).eval().requires_grad_(False)
 
 # %% ../nbs/04_sampler.ipynb #01798f80
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
