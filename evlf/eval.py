@@ -158,7 +158,7 @@ def _dsa_scale(x, g, r, ratio=1.2):
 
 def _dsa_rotate(x, g, r, degrees=15.0):
     t = (r() - 0.5)*2*degrees/180*math.pi; c, s, z = torch.cos(t), torch.sin(t), torch.zeros_like(t)
-    return _affine(x, torch.stack([torch.stack([c, s, z], 1), torch.stack([-s, c, z], 1)], 1))
+    return _affine(x, torch.stack([torch.stack([c, -s, z], 1), torch.stack([s, c, z], 1)], 1))
 
 _DSA = {'color': _dsa_color, 'crop': _dsa_crop, 'cutout': _dsa_cutout, 'flip': _dsa_flip, 'scale': _dsa_scale, 'rotate': _dsa_rotate}
 
@@ -247,7 +247,7 @@ class _Looped:
 
 def _stackable(net:nn.Module)->bool: return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
-# %% ../nbs/05_eval.ipynb #39bd6cab
+# %% ../nbs/05_eval.ipynb #02bfb8ba
 def _prep(x:torch.Tensor, device)->torch.Tensor:
     "Images as float [0, 1] on `device` (uint8 input is converted)."
     x = x.to(device)
@@ -264,7 +264,7 @@ def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int=2000,
     model.train(True)
     return correct.float()/len(x)
 
-# %% ../nbs/05_eval.ipynb #48212d98
+# %% ../nbs/05_eval.ipynb #22825372
 def _eval_epochs(epochs:int, eval_every:float)->list:
     "The epochs (1-based) after which the students are tested: every `eval_every` of the run, and the last."
     k = max(1, round(1/eval_every))
@@ -283,7 +283,7 @@ def _augment(x, p:Protocol, g, norm):
     x = (x - norm[0])/norm[1]
     return dsa_augment(x, g) if p.augment == 'dsa' else x
 
-# %% ../nbs/05_eval.ipynb #d51395ef
+# %% ../nbs/05_eval.ipynb #b13644a6
 def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or float in [0, 1]
                    y:torch.Tensor, # their labels [N]
                    test:tuple, # (images, labels) of the real test set, same size as `x`
@@ -292,7 +292,7 @@ def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or floa
                    net:str|None=None, # student network (default: the protocol's)
                    dataset:str='fashion-mnist', # whose mean and std normalise the images
                    num_classes:int|None=None, # outputs (default: max label + 1)
-                   eval_every:float=0.05, # test every this fraction of the epochs (and at the last)
+                   eval_every:float=0.1, # test every this fraction of the epochs (and at the last)
                    teacher:nn.Module|None=None, # relabels each crop (the `soft` protocol)
                    device=None, # default: `get_device()`
                    amp:bool=False, # bfloat16 autocast for the forward passes
@@ -343,7 +343,7 @@ def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or floa
         if keep_models: out[-1]['model'] = model.unstack(nets)[s].cpu().eval()
     return out
 
-# %% ../nbs/05_eval.ipynb #e3003b97
+# %% ../nbs/05_eval.ipynb #2b46f199
 def _test_set(dataset:str, root=None, image_size:int|None=None)->tuple:
     "The real test split as (images, labels): uint8 at its own size, float [0, 1] when resized."
     ds = get_dataset(dataset, 'test', root=root, image_size=image_size)
@@ -375,7 +375,7 @@ def get_teacher(dataset:str='fashion-mnist', # a dataset of `evlf.data.DATASETS`
                    seconds=time.time() - t0, versions=versions()), folder/'record.json')
     return m
 
-# %% ../nbs/05_eval.ipynb #bff19fdd
+# %% ../nbs/05_eval.ipynb #803f1043
 def _train_set(data, image_size:int)->tuple:
     "Images (uint8, or float [0, 1] when resized) and labels of a distilled folder or an in-memory set."
     if isinstance(data, (str, Path)):
@@ -396,14 +396,14 @@ def _summary(recs:list)->dict:
     f, b = np.array([r['final'] for r in recs])*100, np.array([r['best'] for r in recs])*100
     return dict(final_mean=float(f.mean()), final_std=float(f.std()), best_mean=float(b.mean()), best_std=float(b.std()))
 
-# %% ../nbs/05_eval.ipynb #803f1043
+# %% ../nbs/05_eval.ipynb #2b98922d
 def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` (e.g. the whole training set)
              dataset:str='fashion-mnist', # the real dataset whose test split measures the students
              protocol:str='dc', # one of `PROTOCOLS`
              net:str|None=None, # one of `NETS` (default: the protocol's)
              seeds=3, # number of seeds (0..n-1) or a list of seeds
              epochs:int|None=None, # default: the protocol's (other values make another protocol: the result says so)
-             eval_every:float=0.05, # test every this fraction of the epochs, and at the last (for `best`)
+             eval_every:float=0.1, # test every this fraction of the epochs, and at the last (for `best`)
              root=None, # where the real data lives (ImageNet-style sets)
              teacher:nn.Module|None=None, # the `soft` protocol's teacher (default: `get_teacher(dataset)`)
              cache=True, # True: under `cache_dir('eval')`; a folder; or False for no cache
@@ -447,7 +447,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
                 note=f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {eval_every:.0%} "
                      "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
 
-# %% ../nbs/05_eval.ipynb #9eccd241
+# %% ../nbs/05_eval.ipynb #144c0c2e
 def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
                    ipc:int=10, # images per class
                    seed:int=0, # which images
@@ -469,7 +469,7 @@ def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
         w.write(c, ds.images(pick) if isinstance(ds, ArrayImages) else torch.stack([ds[int(i)][0] for i in pick]))
     return out_dir
 
-# %% ../nbs/05_eval.ipynb #5bcdeea3
+# %% ../nbs/05_eval.ipynb #c1759521
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
     'fashion-mnist': {'protocol': 'dc (ConvNet-3; DC 2021, DSA 2021)', 'random': {1: 51.4, 10: 73.8, 50: 82.5}, 'DC': {1: 70.5, 10: 82.3, 50: 83.6},
                       'DSA': {1: 70.6, 10: 84.6, 50: 88.7}, 'whole dataset': {0: 93.5}},
@@ -501,7 +501,7 @@ def results_table(results:dict, # method -> the dict `evaluate` returned
         if v is not None and m not in results: rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_eval.ipynb #c1759521
+# %% ../nbs/05_eval.ipynb #eca2ee6d
 def to_markdown(df)->str:
     "A pandas table as a GitHub Markdown table (no extra dependency); empty cells for missing values."
     cell = lambda v: '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
