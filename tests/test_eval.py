@@ -89,3 +89,17 @@ def test_papermill_bad_params_fail_early(tmp_path, args):
                        env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])})
     assert r.returncode != 0 and 'is not valid' in r.stdout + r.stderr
     assert not (tmp_path/'figures').exists()
+
+
+def test_papermill_random_only(tmp_path):
+    "The experiment cells end to end with the smallest settings: the random baseline, 1 seed, 1 epoch."
+    env = {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+    args = ['-p', 'ipc', '1', '-p', 'seeds', '1', '-p', 'epochs', '1', '-p', 'out', str(tmp_path/'figures'), '-y', "methods: ['random', 'd4m']"]
+    r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args, '--cwd', str(REPO/'nbs')],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    stem = tmp_path/'figures'/'table_fashion-mnist_ipc1_dc_convnet3'
+    for ext in ('.md', '.json', '.png', '.pdf'): assert stem.with_suffix(ext).exists()
+    rec = json.loads(stem.with_suffix('.json').read_text())
+    assert list(rec['results']) == ['random'] and rec['results']['random']['epochs'] == 1 and 'versions' in rec
+    assert '| random |' in stem.with_suffix('.md').read_text()
