@@ -17,17 +17,19 @@ from .data import get_dataset, load_distilled, ArrayImages, DATASETS
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
 PROTOCOLS = ('dc', 'dsa', 'hard', 'soft')
+BACKBONES = ('fashion-tiny', 'sd15', 'dit256')  # evlf.backbone's presets (not imported here: it is heavy)
 
-def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None)->dict:
+def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny')->dict:
     "Validate the notebook's parameters; return them converted (ipc, seeds, epochs as ints)."
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
+    check_choice('backbone', backbone, BACKBONES)
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
     return dict(dataset=dataset, ipc=check_int('ipc', ipc, min=1), methods=list(methods), seeds=check_int('seeds', seeds, min=1),
-                protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1))
+                protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone)
 
 # %% auto #0
-__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'PUBLISHED', 'check_params', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
+__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'BACKBONES', 'PUBLISHED', 'check_params', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
            'get_protocol', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random',
            'results_table', 'to_markdown']
 

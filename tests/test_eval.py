@@ -24,7 +24,8 @@ def test_get_net_bad(kw, msg):
 
 @pytest.mark.parametrize('kw,msg', [(dict(ipc=0), 'ipc=0'), (dict(ipc=-3), 'ipc=-3'), (dict(ipc='ten'), "ipc='ten'"),
                                     (dict(methods=['random', 'dm4']), "method='dm4'"), (dict(protocol='idc'), "protocol='idc'"),
-                                    (dict(dataset='mnist'), "dataset='mnist'"), (dict(net='vgg'), "net='vgg'"), (dict(methods='random'), 'methods=')])
+                                    (dict(dataset='mnist'), "dataset='mnist'"), (dict(net='vgg'), "net='vgg'"), (dict(methods='random'), 'methods='),
+                                    (dict(backbone='sd14'), "backbone='sd14'")])
 def test_check_params_bad(kw, msg):
     p = dict(dataset='fashion-mnist', ipc=10, methods=['random'], seeds=3, protocol='dc', net='convnet3')
     with pytest.raises(ValueError, match=msg): check_params(**{**p, **kw})
