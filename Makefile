@@ -48,8 +48,11 @@ test-nbs:
 test-py:
 	$(BIN)/python -m pytest -q tests
 
+# Every figure and table: papermill runs nbs/<notebook>.ipynb with figures/params/<notebook>[-variant].yaml into runs/
+# (git-ignored); the notebooks write figures/. `make figures ONLY=06_samples` runs the params files whose name
+# contains 06_samples; a failed run is reported at the end and the others still run.
 figures: install
-	$(BIN)/python -m evlf.figures
+	$(BIN)/python -m evlf.figures --params figures/params --out runs $(if $(ONLY),--only $(ONLY))
 
 lab: install
 	$(BIN)/jupyter lab nbs

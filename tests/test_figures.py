@@ -1,0 +1,95 @@
+"Figure notebooks 06-10 through papermill with tiny settings; bad parameters; the params files and `make figures` runner."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest, torch
+
+pm = pytest.importorskip('papermill')
+REPO = Path(__file__).resolve().parents[1]
+NBS = REPO/'nbs'
+OPTS = {'num_inference_steps': 2, 'finetune_steps': 2, 'finetune_batch': 4}
+BASE = dict(dataset='fashion-mnist', backbone='tiny-sd15', real_per_class=12, options=OPTS)
+
+@pytest.fixture(scope='module')
+def env(tmp_path_factory):
+    "A throw-away cache (shared by the notebooks, as in real use) and a tiny fusion module for the tiny-sd15 backbone."
+    from evlf.backbone import tiny_backbone
+    from evlf.fusion import EVLFFusion
+    root = tmp_path_factory.mktemp('figs')
+    old = os.environ.get('EVLF_CACHE'); os.environ['EVLF_CACHE'] = str(root/'cache')
+    bb = tiny_backbone('sd15', seed=0); torch.manual_seed(0)
+    f = EVLFFusion(latent_channels=4, text_dim=bb.text.dim, width=16, heads=2, layers=1, grid=bb.latent_shape[1], proj_channels=8)
+    f.save_pretrained(root/'fusion')
+    yield dict(root=root, fusion=str(root/'fusion'))
+    if old is None: os.environ.pop('EVLF_CACHE', None)
+    else: os.environ['EVLF_CACHE'] = old
+
+def run(nb, out_nb, **params):
+    return pm.execute_notebook(str(NBS/f'{nb}.ipynb'), str(out_nb), parameters=params, progress_bar=False, kernel_name='python3')
+
+def outputs(folder, stem, exts=('png', 'pdf', 'json')):
+    for e in exts: assert (Path(folder)/f'{stem}.{e}').stat().st_size > 0, f'{stem}.{e} missing'
+    return json.loads((Path(folder)/f'{stem}.json').read_text())
+
+def test_samples_and_gradcam(env, tmp_path):
+    out = tmp_path/'figs'
+    run('06_samples', tmp_path/'06.ipynb', **BASE, host='d4m', ipc=2, per_class=2, classes=[0, 5, 9], fusion_model=env['fusion'], out=str(out))
+    rec = outputs(out, 'samples-fashion-mnist-d4m')
+    assert rec['params']['host'] == 'd4m' and rec['data']['classes'] == ['T-shirt/top', 'Sandal', 'Ankle boot'] and rec['versions']['torch']
+    run('10_gradcam', tmp_path/'10.ipynb', **BASE, host='d4m', ipc=2, n_images=3, epochs=2, max_test=300, fusion_model=env['fusion'], out=str(out))
+    rec = outputs(out, 'gradcam-fashion-mnist-d4m')
+    assert set(rec['data']['accuracy']) == {'random', 'd4m', 'd4m+evlf'} and len(rec['data']['maps']['d4m'][0]) == 28
+    # 10 reused 06's d4m / d4m+evlf sets from the cache
+    assert rec['data']['distilled']['d4m+evlf'] == json.loads((out/'samples-fashion-mnist-d4m.json').read_text())['data']['distilled']['d4m+evlf']
+
+def test_tsne(env, tmp_path):
+    run('07_tsne', tmp_path/'07.ipynb', **BASE, host='d4m', ipc=2, real_points=8, extractor='pixels', perplexity=5.0, tsne_iter=250,
+        fusion_model=env['fusion'], out=str(tmp_path))
+    rec = outputs(tmp_path, 'tsne-fashion-mnist-d4m')
+    assert rec['data']['extractor']['name'] == 'pixels' and len(rec['data']['points']['xy']) == 10*(8 + 2 + 2)
+
+def test_lambda_sweep(env, tmp_path):
+    run('08_lambda_sweep', tmp_path/'08.ipynb', **BASE, lambdas=[0.0, 0.1], ipcs=[2], seeds=1, epochs=2, fusion_max_steps=2,
+        fusion_options={'width': 16, 'heads': 2, 'batch_size': 8}, coverage_real=10, coverage_k=2, extractor='pixels', max_test=200,
+        out=str(tmp_path))
+    rec = outputs(tmp_path, 'lambda_sweep-fashion-mnist-d4m')
+    d = rec['data']
+    assert len(d['summary']) == 3 and set(d['fusion_modules']) == {'0.0', '0.1'} and d['coverage']['real_total'] == 100
+    assert 0 <= d['best_coverage']['2']['greedy'] <= d['best_coverage']['2']['upper'] <= 1
+    assert all(0 <= s['coverage'] <= 1 for s in d['summary'])
+
+def test_ablation(env, tmp_path):
+    run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path))
+    rec = outputs(tmp_path, 'ablation-fashion-mnist-d4m', ('png', 'pdf', 'json', 'md'))
+    md = (tmp_path/'ablation-fashion-mnist-d4m.md').read_text()
+    for row in ('| D4M |', '| +FT only |', '| +CA only |', '| D4M+EVLF (both) |', 'another setting'): assert row in md
+    assert len(rec['data']['runs']) == 4
+
+@pytest.mark.parametrize('nb,params,msg', [
+    ('06_samples', dict(host='dm4'), "host='dm4' is not valid; accepted: 'd4m', 'mgd3'"),
+    ('07_tsne', dict(extractor='inception'), "extractor='inception' is not valid"),
+    ('08_lambda_sweep', dict(lambdas=[0.1, -1]), 'lambdas[1]=-1 is not valid'),
+    ('09_ablation', dict(options={'finetune': True}), 'fusion and finetune are what this notebook varies'),
+    ('10_gradcam', dict(protocol='soft'), "protocol='soft' is not valid"),
+])
+def test_bad_parameters_fail_first(tmp_path, nb, params, msg):
+    out = tmp_path/'figs'
+    with pytest.raises(pm.PapermillExecutionError) as e: run(nb, tmp_path/'bad.ipynb', out=str(out), **params)
+    assert msg in str(e.value), str(e.value)[-2000:]
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+
+def test_params_files_and_runner(tmp_path):
+    from evlf.figures import figure_runs
+    from evlf.eval import check_params
+    plan = figure_runs(REPO/'figures'/'params', NBS)
+    names = {n for _, n, _ in plan}
+    for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam'): assert nb in names
+    fm = [p for nb, n, p in plan if n.startswith('05_eval-fashion-mnist')]
+    assert sorted((p['ipc'], p['net']) for p in fm) == sorted((i, n) for i in (1, 10, 50) for n in ('convnet3', 'convnet6', 'resnetap10'))
+    assert len({p['out'] for p in fm}) == 9
+    for nb, n, p in plan:
+        if nb.stem == '05_eval':
+            check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'))
+    (tmp_path/'p').mkdir(); (tmp_path/'p'/'07_tsne.yaml').write_text('lambda1: 0.1\n')
+    with pytest.raises(ValueError, match=r"\['lambda1'\] are not parameters of 07_tsne"): figure_runs(tmp_path/'p', NBS)
+    r = subprocess.run([sys.executable, '-m', 'evlf.figures', '--dry-run', '--only', '06_samples'], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0 and '== 06_samples: papermill' in r.stdout, r.stderr
