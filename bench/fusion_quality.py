@@ -14,6 +14,7 @@ import torch
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--steps', type=int, default=200, help='micro-batches timed per variant for the throughput')
+    ap.add_argument('--n-test', type=int, default=10000, help='test images used (every k-th of the 10,000)')
     ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (1 is fastest on a busy 2-core machine)')
     ap.add_argument('--out', default='figures/fusion_quality')
     ap.add_argument('--vae', default=None, help="a fashion-tiny VAE folder (only the VAE and MiniLM are needed; default: load_backbone('fashion-tiny'))")
@@ -31,6 +32,8 @@ def main(argv=None):
     from evlf.fusion import _fingerprint
     fp = _fingerprint(bb.vae)
     test = encode_real_set(bb, get_dataset('fashion-mnist', 'test'), flip=False)
+    sel = torch.arange(0, len(test['labels']), max(1, len(test['labels']) // a.n_test))[:a.n_test]
+    test = {**test, 'latents': test['latents'][sel], 'labels': test['labels'][sel]}
     train = encode_real_set(bb, get_dataset('fashion-mnist', 'train'))
     res = {}
     for v in ('code', 'paper'):

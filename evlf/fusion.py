@@ -168,7 +168,7 @@ def lambda2_at(step:int, # micro-steps done so far
     n = max(1, round(total*ramp))
     return end if step >= n else start + (end - start)*step/n
 
-# %% ../nbs/03_fusion.ipynb #2fa22574
+# %% ../nbs/03_fusion.ipynb #60bc2722
 def corrupt_text(tokens:torch.Tensor, # [B, L, D] text token states
                  p_zero:float=0.2, # probability that a sample's text is all zeros
                  p_drop:float=0.1, # element dropout otherwise
@@ -182,7 +182,7 @@ def corrupt_text(tokens:torch.Tensor, # [B, L, D] text token states
     out = tokens*keep/(1 - p_drop) + noise_std*torch.randn(tokens.shape, **kw, dtype=tokens.dtype)
     return torch.where(zero[:, None, None], torch.zeros_like(out), out)
 
-# %% ../nbs/03_fusion.ipynb #26a1937a
+# %% ../nbs/03_fusion.ipynb #dc4b1419
 def _fingerprint(module:nn.Module)->str:
     "A short hash of a module's weights (cache key)."
     h = hashlib.sha1()
@@ -225,7 +225,7 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
         with atomic_write(path, 'wb') as f: f.write(save(out, metadata={'backbone': bb.name, 'dataset': repr(ds)}))
     return out
 
-# %% ../nbs/03_fusion.ipynb #1d235ed8
+# %% ../nbs/03_fusion.ipynb #e9adfdb5
 def _check_loss_params(lambda1, lambda2, tau):
     check_float('lambda1', lambda1, min=0, max=10)
     if not isinstance(lambda2, (tuple, list)) or len(lambda2) != 2:
@@ -247,7 +247,7 @@ def _last_ckpt(ckpt_dir:Path):
     done = [p for p in Path(ckpt_dir).glob('epoch-*') if (p/'state.json').exists()]
     return max(done, key=lambda p: int(p.name.split('-')[1]), default=None)
 
-# %% ../nbs/03_fusion.ipynb #85879cb4
+# %% ../nbs/03_fusion.ipynb #4657cec6
 def _check_data(data:dict):
     "Check the training tensors' ranks and agreement, naming the expected shapes."
     miss = [k for k in ('latents', 'labels', 'tokens', 'pooled') if k not in data]
@@ -267,7 +267,7 @@ def _save_final(fusion, out_dir:Path, record:dict):
         fusion.save_pretrained(tmp); save_json(record, Path(tmp)/'training_record.json')
         for f in Path(tmp).iterdir(): os.replace(f, out_dir/f.name)
 
-# %% ../nbs/03_fusion.ipynb #4657cec6
+# %% ../nbs/03_fusion.ipynb #7466884b
 def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labels [N], tokens [K, L, D], pooled [K, D], flipped
                  out_dir, # where the trained module (save_pretrained) and training_record.json go
                  variant:str='code', # 'code' or 'paper': the architecture and the loss form
@@ -395,7 +395,7 @@ def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labe
     fusion.training_record = rec
     return fusion
 
-# %% ../nbs/03_fusion.ipynb #69accd27
+# %% ../nbs/03_fusion.ipynb #5803b3c0
 @torch.no_grad()
 def fusion_quality(fusion:EVLFFusion, # a trained (or fresh) fusion module
                    data:dict, # latents, labels, tokens, pooled (as from `encode_real_set`)
@@ -417,7 +417,7 @@ def fusion_quality(fusion:EVLFFusion, # a trained (or fresh) fusion module
     return dict(rel_mse=se/z_all.numel()/z_all.var().item(), retrieval_acc=right/n, swapped_follows_text=txt/n,
                 swapped_follows_image=img/n, n=n, classes=k)
 
-# %% ../nbs/03_fusion.ipynb #845decf2
+# %% ../nbs/03_fusion.ipynb #fc5fa84c
 @torch.no_grad()
 def fuse_latents(fusion:EVLFFusion, # a trained fusion module
                  latents:torch.Tensor, # [N, C, H, W] unscaled VAE posterior means
@@ -432,7 +432,7 @@ def fuse_latents(fusion:EVLFFusion, # a trained fusion module
            for i in range(0, len(latents), batch_size)]
     return torch.cat(out) if out else latents.new_zeros((0, *latents.shape[1:]))
 
-# %% ../nbs/03_fusion.ipynb #1a2d07a4
+# %% ../nbs/03_fusion.ipynb #3c04b5d2
 import evlf
 WEIGHTS = Path(evlf.__file__).parent/'weights'
 
