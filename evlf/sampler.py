@@ -278,7 +278,7 @@ METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 D4M_DEFAULTS = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50)
 MGD3_DEFAULTS = dict(num_inference_steps=50, guidance_scale=4.0, mode_guidance=0.1, guidance_stop=0.5)
 FINETUNE_DEFAULTS = dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8)
-FASHION_TINY_D4M = dict(strength=0.7, guidance_scale=3.0, negative_prompt='', num_inference_steps=50)
+FASHION_TINY_D4M = dict(strength=0.7, guidance_scale=5.0, negative_prompt='', num_inference_steps=50)
 FASHION_TINY_MGD3 = dict(num_inference_steps=50, guidance_scale=3.0, mode_guidance=0.1, guidance_stop=0.5)
 FASHION_TINY_FT = dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)
 _PRESET_DEFAULTS = {'fashion-tiny': (FASHION_TINY_D4M, FASHION_TINY_MGD3, FASHION_TINY_FT)}
