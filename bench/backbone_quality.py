@@ -5,7 +5,7 @@ A small ConvNet trained on real Fashion-MNIST train (cached) classifies
   2. `n_per_class` samples per class prompt, 50 DDIM steps + classifier-free guidance (target: >= 85% as the prompted class).
 Writes figures/backbone_quality.json (numbers, params, versions, training seconds from the weights' record) and
 figures/backbone_samples.png (one row per class). Run from the repo root:
-  OMP_NUM_THREADS=1 python bench/backbone_quality.py [--guidance 4] [--n-per-class 100] [--stage all|classifier]
+  OMP_NUM_THREADS=1 python bench/backbone_quality.py [--guidance 4] [--n-per-class 100] [--stage all|classifier|recon --vae DIR]
 """
 import argparse, time, sys
 from pathlib import Path
@@ -13,7 +13,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 
 from evlf.core import seed_everything, cache_dir, save_json, load_json, versions
 from evlf.data import get_dataset
-from evlf.backbone import load_backbone, generate, WEIGHTS_DIR
+from evlf.backbone import load_backbone, tiny_backbone, generate, WEIGHTS_DIR
 
 def convnet():
     "A small ConvNet for 28x28 grey images (about 91% on Fashion-MNIST test after 3 epochs)."
@@ -58,11 +58,23 @@ def sample_grid(imgs, classes, path, n_cols=10):
     fig.suptitle('fashion-tiny samples (DDIM 50 steps, CFG), one row per class prompt', fontsize=9)
     fig.tight_layout(); fig.savefig(path, dpi=110); fig.savefig(Path(path).with_suffix('.pdf')); plt.close(fig)
 
+def reconstruction(bb, net, x, y):
+    "Classifier accuracy and PSNR on VAE reconstructions of `x`, cached by the VAE's weights."
+    import hashlib
+    w = hashlib.sha256(b''.join(p.detach().numpy().tobytes() for p in bb.vae.parameters())).hexdigest()[:16]
+    path = cache_dir('bench')/f'recon_{w}.json'
+    if path.exists(): r = load_json(path); return r['acc'], r['psnr'], r['seconds']
+    t0 = time.time(); rec = bb.decode_latents(bb.encode_images(x), size=28); t = time.time() - t0
+    acc = (predict(net, rec) == y).float().mean().item(); psnr = float(10*np.log10(1/F.mse_loss(rec, x).item()))
+    save_json(dict(acc=acc, psnr=psnr, seconds=round(t, 1)), path)
+    return acc, psnr, t
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--guidance', type=float, default=4.0); ap.add_argument('--steps', type=int, default=50)
     ap.add_argument('--n-per-class', type=int, default=100); ap.add_argument('--epochs', type=int, default=3)
-    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--stage', default='all', choices=['all', 'classifier'])
+    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--stage', default='all', choices=['all', 'classifier', 'recon'])
+    ap.add_argument('--vae', default=None, help='--stage recon: a VAE folder')
     ap.add_argument('--weights', default=None); ap.add_argument('--out', default='figures')
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -71,11 +83,13 @@ def main(argv=None):
     acc_orig = (predict(net, x) == y).float().mean().item()
     print(f'classifier accuracy on test originals: {acc_orig:.4f}', flush=True)
     if a.stage == 'classifier': return
-    bb = load_backbone('fashion-tiny', device='cpu', weights=a.weights)
-    t0 = time.time(); rec = bb.decode_latents(bb.encode_images(x), size=28); t_rec = time.time() - t0
-    acc_rec = (predict(net, rec) == y).float().mean().item()
-    mse = F.mse_loss(rec, x).item(); psnr = 10*np.log10(1/mse)
+    if a.stage == 'recon': # the VAE alone, from a folder (e.g. the VAE stage of fit_fashion_tiny), while the UNet trains
+        from diffusers import AutoencoderKL
+        bb = tiny_backbone('fashion-tiny'); bb.vae = AutoencoderKL.from_pretrained(a.vae).eval()
+    else: bb = load_backbone('fashion-tiny', device='cpu', weights=a.weights)
+    acc_rec, psnr, t_rec = reconstruction(bb, net, x, y)
     print(f'on VAE reconstructions: {acc_rec:.4f} (PSNR {psnr:.2f} dB) {t_rec:.0f}s', flush=True)
+    if a.stage == 'recon': return
     prompts = [p for p in te.prompts for _ in range(a.n_per_class)]
     t0 = time.time(); imgs = generate(bb, prompts, a.steps, a.guidance, seed=a.seed, size=28, batch_size=500); t_gen = time.time() - t0
     target = torch.arange(len(te.prompts)).repeat_interleave(a.n_per_class)

@@ -455,7 +455,7 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
                   vae=vae_rec, unet=unet_rec, encode_seconds=round(prep, 1),
                   total_seconds=round(vae_rec['seconds'] + prep + unet_rec['seconds'], 1),
                   threads=torch.get_num_threads(), configs=cfg, versions=versions())
-    with atomic_dir(out) as d:
-        vae.save_pretrained(d/'vae'); unet.save_pretrained(d/'unet'); DDPMScheduler(**cfg['scheduler']).save_pretrained(d/'scheduler')
-        save_json(record, d/'record.json')
+    for part, m in (('vae', vae), ('unet', unet), ('scheduler', DDPMScheduler(**cfg['scheduler']))): # one folder at a time:
+        with atomic_dir(out/part) as d: m.save_pretrained(d) # other folders beside them (fusion checkpoints) are kept
+    save_json(record, out/'record.json')
     return out
