@@ -48,12 +48,12 @@ def test_tsne(env, tmp_path):
     assert rec['data']['extractor']['name'] == 'pixels' and len(rec['data']['points']['xy']) == 10*(8 + 2 + 2)
 
 def test_lambda_sweep(env, tmp_path):
-    run('08_lambda_sweep', tmp_path/'08.ipynb', **BASE, lambdas=[0.0, 0.1], ipcs=[2], seeds=1, epochs=2, fusion_max_steps=2,
+    run('08_lambda_sweep', tmp_path/'08.ipynb', **BASE, lambdas=[0.1], ipcs=[2], seeds=1, epochs=2, fusion_max_steps=2,
         fusion_options={'width': 16, 'heads': 2, 'batch_size': 8}, coverage_real=10, coverage_k=2, extractor='pixels', max_test=200,
         out=str(tmp_path))
     rec = outputs(tmp_path, 'lambda_sweep-fashion-mnist-d4m')
     d = rec['data']
-    assert len(d['summary']) == 3 and set(d['fusion_modules']) == {'0.0', '0.1'} and d['coverage']['real_total'] == 100
+    assert len(d['summary']) == 2 and set(d['fusion_modules']) == {'0.1'} and d['coverage']['real_total'] == 100
     assert 0 <= d['best_coverage']['2']['greedy'] <= d['best_coverage']['2']['upper'] <= 1
     assert all(0 <= s['coverage'] <= 1 for s in d['summary'])
 
@@ -88,7 +88,7 @@ def test_params_files_and_runner(tmp_path):
     assert len({p['out'] for p in fm}) == 9
     for nb, n, p in plan:
         if nb.stem == '05_eval':
-            check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'))
+            check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'), p['backbone'])
     (tmp_path/'p').mkdir(); (tmp_path/'p'/'07_tsne.yaml').write_text('lambda1: 0.1\n')
     with pytest.raises(ValueError, match=r"\['lambda1'\] are not parameters of 07_tsne"): figure_runs(tmp_path/'p', NBS)
     r = subprocess.run([sys.executable, '-m', 'evlf.figures', '--dry-run', '--only', '06_samples'], cwd=REPO, capture_output=True, text=True)
