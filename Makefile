@@ -19,7 +19,7 @@ install: $(STAMP) data
 $(STAMP): settings.ini setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 # Fashion-MNIST offline: Debian's dataset-fashion-mnist package (root, apt); else torchvision downloads it online.
