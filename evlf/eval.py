@@ -19,22 +19,33 @@ NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
 PROTOCOLS = ('dc', 'dsa', 'hard', 'soft')
 BACKBONES = ('fashion-tiny', 'sd15', 'dit256')  # evlf.backbone's presets (not imported here: it is heavy)
 
-def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny')->dict:
+def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True)->dict:
     "Validate the notebook's parameters; return them converted (ipc, seeds, epochs as ints)."
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
     check_choice('backbone', backbone, BACKBONES)
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
+    if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
     return dict(dataset=dataset, ipc=check_int('ipc', ipc, min=1), methods=list(methods), seeds=check_int('seeds', seeds, min=1),
-                protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone)
+                protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone,
+                eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp)
 
 # %% auto #0
-__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'BACKBONES', 'PUBLISHED', 'check_params', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
-           'get_protocol', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random',
-           'results_table', 'to_markdown']
+__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'BACKBONES', 'PUBLISHED', 'check_params', 'InstanceNorm', 'ConvNet', 'ResNetAP',
+           'get_net', 'Protocol', 'get_protocol', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate',
+           'distill_random', 'results_table', 'to_markdown']
 
 # %% ../nbs/05_eval.ipynb #79ae9531
-def _inorm(c:int)->nn.Module: return nn.GroupNorm(c, c, affine=True)
+class InstanceNorm(nn.Module):
+    "DC's instance norm (`GroupNorm(c, c)`: per-image, per-channel statistics, affine), through the faster `F.instance_norm`."
+    def __init__(self, c:int, eps:float=1e-5):
+        super().__init__(); self.eps = eps
+        self.weight, self.bias = nn.Parameter(torch.ones(c)), nn.Parameter(torch.zeros(c))
+    def forward(self, x):
+        if x.shape[-1]*x.shape[-2] == 1: return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)  # 1x1 maps (ConvNet-6)
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+def _inorm(c:int)->nn.Module: return InstanceNorm(c)
 
 class ConvNet(nn.Sequential):
     "DC's ConvNet: `depth` x [conv 3x3, instance norm, ReLU, 2x2 average pool], then a linear classifier."
@@ -405,12 +416,12 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
              net:str|None=None, # one of `NETS` (default: the protocol's)
              seeds=3, # number of seeds (0..n-1) or a list of seeds
              epochs:int|None=None, # default: the protocol's (other values make another protocol: the result says so)
-             eval_every:float=0.1, # test every this fraction of the epochs, and at the last (for `best`)
+             eval_every:float=0.2, # test every this fraction of the epochs, and at the last (for `best`)
              root=None, # where the real data lives (ImageNet-style sets)
              teacher:nn.Module|None=None, # the `soft` protocol's teacher (default: `get_teacher(dataset)`)
              cache=True, # True: under `cache_dir('eval')`; a folder; or False for no cache
              device=None, # default: `get_device()`
-             amp:bool=False, # bfloat16 autocast
+             amp:bool=True, # bfloat16 autocast of the forward passes (False: float32)
              max_test:int|None=None, # test on the first `max_test` test images only (quick checks; recorded in the result)
              progress:bool=True, # show a progress bar
             )->dict:
