@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')  # huge pages for large CPU tensors (read by torch at its first large allocation)
-import copy, hashlib, math, time
+import copy, hashlib, math, time, threading
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -33,7 +33,7 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
 # %% auto #0
 __all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'BACKBONES', 'PUBLISHED', 'check_params', 'InstanceNorm', 'ConvNet', 'ResNetAP',
            'get_net', 'Protocol', 'get_protocol', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate',
-           'distill_random', 'results_table', 'to_markdown']
+           'distill_random', 'evaluate_all', 'results_table', 'to_markdown']
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class InstanceNorm(nn.Module):
@@ -228,9 +228,11 @@ def _cutmix(x, t, g, beta=1.0):
     return x, lam*t + (1 - lam)*t[perm]
 
 # %% ../nbs/05_eval.ipynb #cf5897a7
+_INIT_LOCK = threading.Lock()  # the global RNG is shared by threads: one initialisation at a time
+
 def _init_net(name, seed, channels, num_classes, image_size):
     "A network initialised from `seed` alone (the global RNG is restored afterwards)."
-    with torch.random.fork_rng(devices=[]):
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed); return get_net(name, channels, num_classes, image_size)
 
 class _Stacked:
@@ -267,7 +269,7 @@ def _prep(x:torch.Tensor, device)->torch.Tensor:
     return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
 
 @torch.inference_mode()
-def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int=2000, amp:bool=False)->torch.Tensor:
+def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int=500, amp:bool=False)->torch.Tensor:
     "Test accuracy of every stacked student `[S]`, `x` uint8 or float in [0, 1] already on the device."
     model.train(False); correct = 0
     for i in range(0, len(x), batch):
@@ -481,6 +483,28 @@ def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
         pick = idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(seed*1000 + c))[:ipc]]
         w.write(c, ds.images(pick) if isinstance(ds, ArrayImages) else torch.stack([ds[int(i)][0] for i in pick]))
     return out_dir
+
+# %% ../nbs/05_eval.ipynb #d890a27c
+def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
+                 workers:int|None=None, # students trained at once on a CPU (default: the CPU count); 1: one after another
+                 **kwargs, # passed to `evaluate` (dataset, protocol, net, seeds, epochs, eval_every, amp, ...)
+                )->dict:
+    "`evaluate` every set in `sets`; on a CPU, train the (set, seed) students `workers` at a time. Name -> result."
+    from concurrent.futures import ThreadPoolExecutor
+    workers = (os.cpu_count() or 1) if workers is None else check_int('workers', workers, min=1)
+    seeds = kwargs.pop('seeds', 3); seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if workers > 1 and get_device(kwargs.get('device')).type == 'cpu' and kwargs.get('cache', True) is not False:
+        jobs, cached = [(m, s) for s in seeds for m in sets], {}
+        threads = torch.get_num_threads(); torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(workers) as ex:
+                futures = {j: ex.submit(evaluate, sets[j[0]], seeds=[j[1]], **{**kwargs, 'progress': False}) for j in jobs}
+                for (m, s), f in futures.items(): cached[m, s] = bool(f.result()['cached_seeds'])
+        finally: torch.set_num_threads(threads)
+        out = {m: evaluate(d, seeds=seeds, **kwargs) for m, d in sets.items()}
+        for m, r in out.items(): r['cached_seeds'] = [s for s in seeds if cached[m, s]]  # cached before this call
+        return out
+    return {m: evaluate(d, seeds=seeds, **kwargs) for m, d in sets.items()}
 
 # %% ../nbs/05_eval.ipynb #c1759521
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
