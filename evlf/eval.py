@@ -17,18 +17,31 @@ from .data import get_dataset, load_distilled, ArrayImages, DATASETS
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
 PROTOCOLS = ('dc', 'dsa', 'hard', 'soft')
-BACKBONES = ('fashion-tiny', 'sd15', 'dit256')  # evlf.backbone's presets (not imported here: it is heavy)
+BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # evlf.backbone's presets (not imported here: it is heavy)
+             'tiny-fashion-tiny', 'tiny-sd15', 'tiny-dit256')  # random-weight test backbones (`tiny_backbone`): quick checks only
 
-def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True)->dict:
-    "Validate the notebook's parameters; return them converted (ipc, seeds, epochs as ints)."
+def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
+                 root=None, options=None, fusion_model=None, max_test=None)->dict:
+    "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test as ints; root, fusion_model as str)."
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
     check_choice('backbone', backbone, BACKBONES)
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
     if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
+    if root is not None and (not isinstance(root, (str, Path)) or not Path(root).is_dir()):
+        raise ValueError(f'root={root!r} is not valid; accepted: None or an existing folder holding the dataset')
+    options = {} if options is None else options
+    if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
+    if options or fusion_model is not None:  # checked by the sampler's own rules (imported only then: it is heavy)
+        from evlf.figures import check_options, check_fusion_model
+        fusion_model = check_fusion_model(fusion_model)
+        for m in methods:
+            if m != 'random': check_options(options, m, backbone, fusion_model)
     return dict(dataset=dataset, ipc=check_int('ipc', ipc, min=1), methods=list(methods), seeds=check_int('seeds', seeds, min=1),
                 protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone,
-                eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp)
+                eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp,
+                root=None if root is None else str(root), options=dict(options), fusion_model=fusion_model,
+                max_test=None if max_test is None else check_int('max_test', max_test, min=1))
 
 # %% auto #0
 __all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'BACKBONES', 'PUBLISHED', 'check_params', 'InstanceNorm', 'ConvNet', 'ResNetAP',
