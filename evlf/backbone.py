@@ -347,7 +347,7 @@ def _log_line(log, part, step, steps, losses, t0):
     if log: log(f'{part} step {step}/{steps} loss {np.mean(losses[-50:]):.4f} {time.time() - t0:.0f}s')
 
 def train_vae(x:torch.Tensor, # float images [N, 1, 32, 32] in [-1, 1]
-              steps:int=1000, # optimisation steps
+              steps:int=4500, # optimisation steps
               batch_size:int=64, # images per step
               lr:float=2e-3, # peak AdamW learning rate
               kl_weight:float=1e-4, # beta: weight of the KL per pixel
@@ -379,7 +379,7 @@ def train_vae(x:torch.Tensor, # float images [N, 1, 32, 32] in [-1, 1]
 def train_unet(latents:torch.Tensor, # SCALED latents [N, 4, 8, 8]
                labels:torch.Tensor, # class index of each latent [N]
                cond_tokens:torch.Tensor, # token states of the K class prompts then of "" [K+1, L, D]
-               steps:int=700, # optimisation steps
+               steps:int=4000, # optimisation steps
                batch_size:int=128, # latents per step
                lr:float=1e-3, # peak AdamW learning rate
                p_uncond:float=0.1, # probability of the empty prompt (classifier-free guidance)
@@ -422,8 +422,8 @@ def _posterior_means(vae, x, batch_size=500):
     return torch.cat([vae.encode(b).latent_dist.mean for b in x.split(batch_size)])
 
 def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and record.json (default: the package's weights folder)
-                     vae_steps:int=1000, # VAE optimisation steps
-                     unet_steps:int=700, # UNet optimisation steps
+                     vae_steps:int=4500, # VAE optimisation steps
+                     unet_steps:int=4000, # UNet optimisation steps
                      seed:int=0, # seed of both trainings
                      root=None, # where Fashion-MNIST lives (see `evlf.data.get_dataset`)
                      log=print, # progress lines
