@@ -549,11 +549,13 @@ def results_table(results:dict, # method -> the dict `evaluate` returned
     for m in ('DC', 'DSA', 'whole dataset'):
         v = pub.get(m, {}).get(0 if m == 'whole dataset' else ipc)
         if v is not None and m not in results: rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows); df['seeds'] = df['seeds'].astype('Int64')  # whole numbers, blank for the published-only rows
+    return df
 
 # %% ../nbs/05_eval.ipynb #eca2ee6d
 def to_markdown(df)->str:
     "A pandas table as a GitHub Markdown table (no extra dependency); empty cells for missing values."
-    cell = lambda v: '' if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+    import pandas as pd
+    cell = lambda v: '' if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
     rows = [list(df.columns)] + [[cell(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join(['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
