@@ -258,7 +258,7 @@ def _expand(params:dict, declared:set)->list:
 
 def figure_runs(params_dir='figures/params', # folder of <notebook>[-variant].yaml files
                 nbs='nbs', # folder of the notebooks
-                only:str|None=None, # run only the params files whose stem contains this
+                only:str|None=None, # keep only the runs whose name (params file stem, plus -ipcN-netX when expanded) contains this
                )->list:
     "The planned runs: `(notebook, output name, parameters)`, checked against each notebook's parameters."
     import yaml, papermill as pm
@@ -266,7 +266,7 @@ def figure_runs(params_dir='figures/params', # folder of <notebook>[-variant].ya
     if not files: raise FileNotFoundError(f'no params files (*.yaml) in {params_dir}')
     plan = []
     for f in files:
-        if only and only not in f.stem: continue
+        if only and only not in f.stem and not only.startswith(f.stem): continue
         nb = Path(nbs)/f'{f.stem.split("-")[0]}.ipynb'
         if not nb.exists(): raise FileNotFoundError(f'{f}: no notebook {nb} (a params file is named <notebook>[-variant].yaml)')
         params = yaml.safe_load(f.read_text()) or {}
@@ -275,7 +275,9 @@ def figure_runs(params_dir='figures/params', # folder of <notebook>[-variant].ya
         for suffix, p in _expand(params, declared):
             unknown = sorted(set(p) - declared)
             if unknown: raise ValueError(f'{f}: {unknown} are not parameters of {nb.name}; accepted: {sorted(declared)}')
-            plan.append((nb, f'{f.stem}{suffix}', p))
+            if not only or only in f'{f.stem}{suffix}': plan.append((nb, f'{f.stem}{suffix}', p))
+    if only and not plan:
+        raise ValueError(f'only={only!r} matches no run; params files: {", ".join(f.stem for f in files)} (05_eval runs expand to <stem>-ipcN-netX)')
     return plan
 
 def run_figures(params_dir='figures/params', nbs='nbs', out='runs', only:str|None=None, dry_run:bool=False)->list:
@@ -296,7 +298,7 @@ def main(argv=None):
     import argparse
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument('--params', default='figures/params'); ap.add_argument('--nbs', default='nbs'); ap.add_argument('--out', default='runs')
-    ap.add_argument('--only', default=None, help='only params files whose name contains this'); ap.add_argument('--dry-run', action='store_true')
+    ap.add_argument('--only', default=None, help='only the runs whose name contains this (a params file stem, or <stem>-ipcN-netX)'); ap.add_argument('--dry-run', action='store_true')
     a = ap.parse_args(argv)
     failed = [(n, e) for n, _, e in run_figures(a.params, a.nbs, a.out, a.only, a.dry_run) if e]
     for n, e in failed: print(f'FAILED {n}: {e} (see {a.out}/{n}.ipynb)', file=sys.stderr)
