@@ -119,7 +119,7 @@ def run(out, fusion):
 if __name__ == '__main__':
     run(sys.argv[1], sys.argv[2])
     from accelerate import PartialState
-    print('PROCESSES', PartialState().num_processes, flush=True)
+    sys.stdout.write(f'PROCESSES {PartialState().num_processes}\\n'); sys.stdout.flush()  # one write: the two processes' lines cannot interleave
 '''
 
 def test_killed_then_resumed_on_two_processes(tmp_path, bbs):
