@@ -29,8 +29,8 @@ def main(argv=None):
         from evlf.backbone import tiny_backbone
         bb = tiny_backbone('fashion-tiny'); bb.vae = AutoencoderKL.from_pretrained(a.vae).eval()
     else: bb = load_backbone('fashion-tiny')
-    from evlf.fusion import _fingerprint
-    fp = _fingerprint(bb.vae)
+    from evlf.core import fingerprint
+    fp = fingerprint(bb.vae)
     test = encode_real_set(bb, get_dataset('fashion-mnist', 'test'), flip=False)
     sel = torch.arange(0, len(test['labels']), max(1, len(test['labels']) // a.n_test))[:a.n_test]
     test = {**test, 'latents': test['latents'][sel], 'labels': test['labels'][sel]}

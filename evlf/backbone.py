@@ -16,9 +16,9 @@ from .core import check_choice, check_int, check_float, seed_everything, get_dev
 from .data import _resize
 
 # %% auto #0
-__all__ = ['PRESETS', 'TINY_KINDS', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder', 'minilm_text_encoder', 'clip_text_encoder',
-           'Backbone', 'fashion_tiny_configs', 'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet',
-           'fit_fashion_tiny']
+__all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder', 'minilm_text_encoder',
+           'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images', 'fashion_tiny_configs', 'tiny_backbone',
+           'load_backbone', 'generate', 'train_vae', 'train_unet', 'fit_fashion_tiny']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -110,6 +110,7 @@ class Backbone:
     conditioning: str # 'text' or 'label'
     channels: int = 3 # image channels of the VAE
     record: dict = field(default_factory=dict)
+    fit: str = 'resize' # how images of another size meet the VAE: 'resize', or 'pad' (smaller images padded, decodes cropped)
 
     @property
     def device(self): return self.vae.device
@@ -121,7 +122,7 @@ class Backbone:
         "Float images `[B, C, H, W]` in [0, 1] (any size) -> UNSCALED VAE posterior means `[B, *latent_shape]`."
         x = _check_images(x, 'x')
         if x.shape[1] != self.channels: x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, self.channels, -1, -1)
-        out = [self.vae.encode(_resize(b.to(self.device, self.dtype), self.image_size)*2 - 1).latent_dist.mean for b in x.split(batch_size)]
+        out = [self.vae.encode(fit_images(b.to(self.device, self.dtype), self.image_size, self.fit)*2 - 1).latent_dist.mean for b in x.split(batch_size)]
         return torch.cat(out)
 
     @torch.no_grad()
@@ -129,7 +130,7 @@ class Backbone:
         "UNSCALED latents `[B, *latent_shape]` -> float images in [0, 1], `[B, C, size, size]` (default size: `image_size`)."
         self._check_latents(z, 'z')
         out = [self.vae.decode(b.to(self.device, self.dtype)).sample for b in z.split(batch_size)]
-        return _resize(((torch.cat(out).float() + 1)/2).clamp(0, 1), size)
+        return unfit_images(((torch.cat(out).float() + 1)/2).clamp(0, 1), size, self.fit)
 
     def _check_latents(self, z, name):
         if not isinstance(z, torch.Tensor) or z.dim() != 4 or tuple(z.shape[1:]) != tuple(self.latent_shape):
@@ -186,6 +187,23 @@ class Backbone:
                 f'conditioning={self.conditioning!r}, vae {n(self.vae)}, denoiser {type(self.denoiser).__name__} {n(self.denoiser)}, '
                 f'text {self.text}, scaling_factor={self.scaling_factor:.4f})')
 
+FITS = ('resize', 'pad')
+
+def fit_images(x:torch.Tensor, size:int, how:str='resize')->torch.Tensor:
+    "Bring `[B, C, H, W]` images to `size` x `size`: resize, or ('pad') centre them on a black canvas when smaller."
+    check_choice('how', how, FITS)
+    H, W = x.shape[-2:]
+    if how == 'resize' or H > size or W > size: return _resize(x, size)
+    t, l = (size - H)//2, (size - W)//2
+    return F.pad(x, (l, size - W - l, t, size - H - t))
+
+def unfit_images(x:torch.Tensor, size:int|None, how:str='resize')->torch.Tensor:
+    "Undo `fit_images`: back to `size` x `size` by resizing, or ('pad') by cropping the centre when smaller."
+    check_choice('how', how, FITS)
+    if size is None or how == 'resize' or size > x.shape[-1]: return _resize(x, size)
+    t, l = (x.shape[-2] - size)//2, (x.shape[-1] - size)//2
+    return x[..., t:t + size, l:l + size]
+
 def _check_images(x, name):
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
         raise ValueError(f'{name} must be a float tensor [B, C, H, W] in [0, 1], got {type(x).__name__} {tuple(getattr(x, "shape", ()))}')
@@ -193,7 +211,7 @@ def _check_images(x, name):
 
 # %% ../nbs/02_backbone.ipynb #e0a83187
 PRESETS = {
-    'fashion-tiny': dict(image_size=32, latent_shape=(4, 8, 8), conditioning='text', channels=1, repo=None),
+    'fashion-tiny': dict(image_size=32, latent_shape=(4, 8, 8), conditioning='text', channels=1, repo=None, fit='pad'),
     'sd15': dict(image_size=512, latent_shape=(4, 64, 64), conditioning='text', channels=3, repo='stable-diffusion-v1-5/stable-diffusion-v1-5'),
     'dit256': dict(image_size=256, latent_shape=(4, 32, 32), conditioning='label', channels=3, repo='facebook/DiT-XL-2-256',
                    text_repo='openai/clip-vit-large-patch14'),
@@ -216,7 +234,8 @@ def _assemble(name, vae, denoiser, scheduler, text, conditioning, expect:dict|No
                              f'{got["channels"]} image channel(s); the preset expects latent shape {want["latent_shape"]}, '
                              f'image size {want["image_size"]}, {want["channels"]} image channel(s)')
     return Backbone(name, vae.eval().requires_grad_(False), denoiser.eval().requires_grad_(False), scheduler, text,
-                    float(vae.config.scaling_factor), image_size, latent, conditioning, vae.config.in_channels, record or {})
+                    float(vae.config.scaling_factor), image_size, latent, conditioning, vae.config.in_channels, record or {},
+                    (expect or {}).get('fit', 'resize'))
 
 # %% ../nbs/02_backbone.ipynb #5c19704f
 def fashion_tiny_configs()->dict:
@@ -422,7 +441,7 @@ def _posterior_means(vae, x, batch_size=500):
     return torch.cat([vae.encode(b).latent_dist.mean for b in x.split(batch_size)])
 
 def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and record.json (default: the package's weights folder)
-                     vae_steps:int=4500, # VAE optimisation steps
+                     vae_steps:int=6000, # VAE optimisation steps
                      unet_steps:int=4000, # UNet optimisation steps
                      seed:int=0, # seed of both trainings
                      root=None, # where Fashion-MNIST lives (see `evlf.data.get_dataset`)
@@ -434,11 +453,11 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
     "Train the fashion-tiny VAE then UNet on Fashion-MNIST train and save them with a record."
     from evlf.data import get_dataset
     out = Path(out) if out else WEIGHTS_DIR/'fashion-tiny'
-    ds = get_dataset('fashion-mnist', 'train', root=root, image_size=32)
-    x = ds.images()*2 - 1
+    ds = get_dataset('fashion-mnist', 'train', root=root)
+    x = fit_images(ds.images(), 32, 'pad')*2 - 1
     if vae_from is None:
         vae, vae_rec = train_vae(x, steps=vae_steps, seed=seed, log=log)
-        vae_from = cache_dir('fashion-tiny-vae')/f'steps{vae_steps}-seed{seed}'
+        vae_from = cache_dir('fashion-tiny-vae')/f'pad-steps{vae_steps}-seed{seed}'
         with atomic_dir(vae_from) as d: vae.save_pretrained(d); save_json(vae_rec, d/'vae_record.json')
         if log: log(f'VAE saved to {vae_from}')
         if vae_only: return Path(vae_from)
@@ -450,7 +469,7 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
     prep = time.time() - t0
     unet, unet_rec = train_unet(z*sf, ds.targets, cond, steps=unet_steps, seed=seed, log=log)
     cfg = fashion_tiny_configs()
-    record = dict(command=command, data='Fashion-MNIST train (60,000 images, 28x28 resized to 32x32, scaled to [-1, 1])',
+    record = dict(command=command, data='Fashion-MNIST train (60,000 images, 28x28 padded with 2 px of black to 32x32, scaled to [-1, 1])',
                   prompts=list(ds.prompts), scaling_factor=sf, latent_mean=float(z.mean()), latent_std=float(z.std()),
                   vae=vae_rec, unet=unet_rec, encode_seconds=round(prep, 1),
                   total_seconds=round(vae_rec['seconds'] + prep + unet_rec['seconds'], 1),

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'cache_dir', 'atomic_write', 'atomic_dir',
-           'versions', 'save_json', 'load_json', 'save_figure']
+__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'cache_dir', 'fingerprint',
+           'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json', 'save_figure']
 
 # %% ../nbs/00_core.ipynb #d9411469
 def check_choice(name:str, value, choices):
@@ -65,6 +65,20 @@ def cache_dir(*parts:str, # sub-folders below the cache root
     p = root.joinpath(*map(str, parts))
     if create: p.mkdir(parents=True, exist_ok=True)
     return p
+
+# %% ../nbs/00_core.ipynb #06971f73
+def fingerprint(*objs)->str:
+    "A short hash of modules' weights, tensors, or plain values (a cache key)."
+    import hashlib
+    h = hashlib.sha1()
+    for o in objs:
+        if isinstance(o, torch.nn.Module):
+            for n, p in o.state_dict().items():
+                p = p.detach().float()
+                h.update(f'{n}{tuple(p.shape)}{p.sum().item():.6e}{p.abs().sum().item():.6e}'.encode())
+        elif torch.is_tensor(o): h.update(o.detach().cpu().contiguous().numpy().tobytes())
+        else: h.update(repr(o).encode())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #37f77d9b
 @contextlib.contextmanager

@@ -58,7 +58,6 @@ class InstanceNorm(nn.Module):
         if x.shape[-1]*x.shape[-2] == 1: return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)  # 1x1 maps (ConvNet-6)
         return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
 
-def _inorm(c:int)->nn.Module: return InstanceNorm(c)
 
 class ConvNet(nn.Sequential):
     "DC's ConvNet: `depth` x [conv 3x3, instance norm, ReLU, 2x2 average pool], then a linear classifier."
@@ -66,7 +65,7 @@ class ConvNet(nn.Sequential):
         pad = 3 if image_size == 28 else 1
         s, c, layers = image_size + 2*pad - 2, channels, []
         for d in range(depth):
-            layers += [nn.Conv2d(c, width, 3, padding=pad if d == 0 else 1), _inorm(width), nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(c, width, 3, padding=pad if d == 0 else 1), InstanceNorm(width), nn.ReLU(inplace=True)]
             if s >= 2: layers.append(nn.AvgPool2d(2)); s //= 2
             c = width
         super().__init__(*layers, nn.Flatten(), nn.Linear(width*s*s, num_classes))
@@ -76,10 +75,10 @@ class _BlockAP(nn.Module):
     "IDC's basic block: downsampling by 2x2 average pooling after a stride-1 conv (and in the shortcut)."
     def __init__(self, cin:int, cout:int, down:bool):
         super().__init__()
-        self.conv1, self.n1 = nn.Conv2d(cin, cout, 3, 1, 1, bias=False), _inorm(cout)
-        self.conv2, self.n2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), _inorm(cout)
+        self.conv1, self.n1 = nn.Conv2d(cin, cout, 3, 1, 1, bias=False), InstanceNorm(cout)
+        self.conv2, self.n2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), InstanceNorm(cout)
         self.pool = nn.AvgPool2d(2) if down else nn.Identity()
-        self.short = nn.Identity() if not down and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), copy.deepcopy(self.pool), _inorm(cout))
+        self.short = nn.Identity() if not down and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), copy.deepcopy(self.pool), InstanceNorm(cout))
     def forward(self, x):
         out = F.relu(self.n1(self.pool(self.conv1(x))))
         return F.relu(self.n2(self.conv2(out)) + self.short(x))
@@ -88,8 +87,8 @@ class ResNetAP(nn.Module):
     "IDC's ResNetAP-10: one `_BlockAP` per stage (64, 128, 256, 512), instance norm, average-pool downsampling."
     def __init__(self, channels:int=3, num_classes:int=10, image_size:int=32, widths=(64, 128, 256, 512)):
         super().__init__()
-        if image_size <= 64: stem = [nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False), _inorm(widths[0]), nn.ReLU(inplace=True)]
-        else: stem = [nn.Conv2d(channels, widths[0], 7, 2, 3, bias=False), _inorm(widths[0]), nn.ReLU(inplace=True), nn.AvgPool2d(3, 2, 1)]
+        if image_size <= 64: stem = [nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True)]
+        else: stem = [nn.Conv2d(channels, widths[0], 7, 2, 3, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True), nn.AvgPool2d(3, 2, 1)]
         blocks, c = [], widths[0]
         for i, w in enumerate(widths): blocks.append(_BlockAP(c, w, down=i > 0)); c = w
         self.features = nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())

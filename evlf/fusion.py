@@ -9,7 +9,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
-from .core import (check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
+from .core import (fingerprint, check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
                        atomic_write, atomic_dir, save_json, load_json, versions)
 
 # %% auto #0
@@ -183,12 +183,6 @@ def corrupt_text(tokens:torch.Tensor, # [B, L, D] text token states
     return torch.where(zero[:, None, None], torch.zeros_like(out), out)
 
 # %% ../nbs/03_fusion.ipynb #dc4b1419
-def _fingerprint(module:nn.Module)->str:
-    "A short hash of a module's weights (cache key)."
-    h = hashlib.sha1()
-    for k, v in sorted(module.state_dict().items()): h.update(k.encode()); h.update(v.detach().float().cpu().numpy().tobytes())
-    return h.hexdigest()[:12]
-
 def _batches(ds, batch_size):
     "Yield float image batches in [0, 1] from an in-memory (`.images`) or file dataset."
     if hasattr(ds, 'images'):
@@ -207,7 +201,7 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
     from safetensors.torch import load_file, save
     from tqdm.auto import tqdm
     check_int('batch_size', batch_size, min=1)
-    key = hashlib.sha1(f'{bb.name}|{_fingerprint(bb.vae)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
+    key = hashlib.sha1(f'{bb.name}|{fingerprint(bb.vae, bb.fit)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
     path = cache_dir('latents') / f'{bb.name}-{key}.safetensors'
     if cache and path.exists(): return load_file(path)
     dev = next(bb.vae.parameters()).device
@@ -466,5 +460,5 @@ def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load
     bb = load_backbone(preset); ds = get_dataset(dataset, 'train', root=root, image_size=image_size)
     data = encode_real_set(bb, ds, batch_size=encode_batch)
     out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset}-{variant}')
-    rec = dict(backbone=preset, vae_fingerprint=_fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))
+    rec = dict(backbone=preset, vae_fingerprint=fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))
     return train_fusion(data, out_dir, variant=variant, record=rec, **kwargs)

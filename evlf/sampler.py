@@ -13,7 +13,7 @@ from diffusers import DiffusionPipeline, DDPMScheduler, ImagePipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
-from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions
+from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
 from .data import get_dataset, DistilledWriter, imagenet_classes
 from .fusion import fuse_latents
 
@@ -32,22 +32,10 @@ def image_generators(seed:int, # the run's seed
     return [torch.Generator().manual_seed(int(s[0]) << 32 | int(s[1])) for s in states]
 
 # %% ../nbs/04_sampler.ipynb #78d9d81b
-def _fingerprint(*objs)->str:
-    "A short hash of modules' weights (names, shapes and sums), tensors, or plain values."
-    h = hashlib.sha1()
-    for o in objs:
-        if isinstance(o, torch.nn.Module):
-            for n, p in o.state_dict().items():
-                p = p.detach().float()
-                h.update(f'{n}{tuple(p.shape)}{p.sum().item():.6e}{p.abs().sum().item():.6e}'.encode())
-        elif torch.is_tensor(o): h.update(o.detach().cpu().contiguous().numpy().tobytes())
-        else: h.update(repr(o).encode())
-    return h.hexdigest()[:16]
-
 def _dataset_fingerprint(ds)->str:
     "A hash of a dataset's images (in-memory sets) or file list (folder sets), its labels and its image size."
-    if hasattr(ds, 'data'): return _fingerprint(ds.data, ds.targets, ds.image_size)
-    return _fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
+    if hasattr(ds, 'data'): return fingerprint(ds.data, ds.targets, ds.image_size)
+    return fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
 
 def _class_images(ds, idx)->torch.Tensor:
     "Float images in [0, 1] at indices `idx` of `ds`."
@@ -81,7 +69,7 @@ def encode_class(ds, # a dataset with `.targets`
     enc = lambda: torch.cat([bb.encode_images(_match_channels(_class_images(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
                              for i in range(0, len(idx), batch_size)])
     if not cache: return enc()
-    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{_fingerprint(bb.vae)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
+    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{fingerprint(bb.vae, bb.fit)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -103,7 +91,7 @@ def fused_class(ds, # a dataset with `.targets` and `.prompts`
     "The unscaled (fused) latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     z = encode_class(ds, bb, label, encode_batch)
     if fusion is None: return z
-    key = f'{bb.name}-{_fingerprint(bb.vae)}-{_dataset_fingerprint(ds)}-{_fingerprint(fusion, ds.prompts[label])}'
+    key = f'{bb.name}-{fingerprint(bb.vae, bb.fit)}-{_dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
     return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt',
                    lambda: _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens))
 
@@ -344,7 +332,7 @@ def _class_label(ds, label:int, denoiser)->int:
 def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool):
     "The denoiser fine-tuned on the (fused) latents of all classes (Eq. 13), from the cache when there."
     den = bb.denoiser; prompts = list(ds.prompts)
-    key = _fingerprint(bb.name, _fingerprint(den, bb.vae), _dataset_fingerprint(ds), None if fusion is None else _fingerprint(fusion),
+    key = fingerprint(bb.name, fingerprint(den, bb.vae, bb.fit), _dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
                        p['finetune_steps'], p['finetune_lr'], p['finetune_batch'], seed, prompts)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
@@ -435,7 +423,7 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
         if p['fusion']: fusion = _get_fusion(p.get('fusion_model'), bb, p['fusion_variant'])
         if not _text_conditioned(bb.denoiser): [_class_label(ds, c, bb.denoiser) for c in range(len(ds.classes))]
         p = {**p, 'fusion_model': None if fusion is None else (p['fusion_model'] if isinstance(p.get('fusion_model'), str) else 'shipped' if p.get('fusion_model') is None else 'object'),
-             'fusion_fingerprint': None if fusion is None else _fingerprint(fusion), 'backbone_fingerprint': _fingerprint(bb.denoiser, bb.vae),
+             'fusion_fingerprint': None if fusion is None else fingerprint(fusion), 'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae),
              'scheduler': (type(bb.scheduler) if method.startswith('d4m') else DDPMScheduler).__name__}
     manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts),
                     dataset=ds_name, backbone=bb_name, image_size=int(ds.image_size), dataset_fingerprint=_dataset_fingerprint(ds))

@@ -2,25 +2,15 @@
 import os, json
 from pathlib import Path
 import numpy as np, pytest, torch
-from PIL import Image
 from evlf.data import get_dataset, SUBSETS, DistilledWriter, load_distilled, FASHION_CLASSES, imagenet_classes
 
 
-def _img(path, size=(40, 48), mode='RGB'):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    a = np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
-    Image.fromarray(a).convert(mode).save(path)
-
-
-def _imagenet_tree(root, wnids, n=2):
-    for split in ('train', 'val'):
-        for w in wnids:
-            for k in range(n): _img(root/split/w/f'{w}_{k}.JPEG')
+from trees import write_image as _img, imagenet_tree
 
 
 @pytest.mark.parametrize('name', ['imagenette', 'imagewoof', 'imageidc'])
 def test_imagenet_subsets(tmp_path, name):
-    _imagenet_tree(tmp_path, SUBSETS[name])
+    imagenet_tree(tmp_path, SUBSETS[name])
     ds = get_dataset(name, 'train', root=tmp_path, image_size=24)
     assert len(ds) == 20 and len(ds.classes) == 10
     assert ds.prompts == [imagenet_classes()[w] for w in SUBSETS[name]]
@@ -30,7 +20,7 @@ def test_imagenet_subsets(tmp_path, name):
 
 
 def test_imagenette_uses_full_imagenet_names(tmp_path):
-    _imagenet_tree(tmp_path, SUBSETS['imagenette'], n=1)
+    imagenet_tree(tmp_path, SUBSETS['imagenette'], n_train=1)
     ds = get_dataset('imagenette', 'test', root=tmp_path)
     assert ds.prompts[0] == 'tench, Tinca tinca' and ds.classes[0] == 'tench'
 
@@ -64,14 +54,14 @@ def test_missing_root_names_path(tmp_path):
 
 
 def test_class_folder_without_images(tmp_path):
-    _imagenet_tree(tmp_path, SUBSETS['imageidc'], n=1)
+    imagenet_tree(tmp_path, SUBSETS['imageidc'], n_train=1)
     w = SUBSETS['imageidc'][4]
     for f in (tmp_path/'train'/w).iterdir(): f.unlink()
     with pytest.raises(FileNotFoundError, match=f'class folder .*{w} holds no images'): get_dataset('imageidc', root=tmp_path)
 
 
 def test_corrupt_image_names_file(tmp_path):
-    _imagenet_tree(tmp_path, SUBSETS['imageidc'], n=1)
+    imagenet_tree(tmp_path, SUBSETS['imageidc'], n_train=1)
     bad = tmp_path/'train'/SUBSETS['imageidc'][0]/'zz_corrupt.JPEG'
     bad.write_bytes(b'\xff\xd8 truncated jpeg')
     ds = get_dataset('imageidc', root=tmp_path)

@@ -7,7 +7,7 @@ check cells (about 30 s of Fashion-MNIST students, the same in every run) are `n
 import json, os, pickle
 from pathlib import Path
 import numpy as np, pytest, torch
-from PIL import Image
+from trees import write_image, imagenet_tree
 
 pm = pytest.importorskip('papermill')
 REPO = Path(__file__).resolve().parents[1]
@@ -23,17 +23,7 @@ SLOW_1K_REASON = ('ImageNet-1K: 1000 classes at 224 px are minutes of student an
                   'set EVLF_TEST_IMAGENET1K=1 to run it (its layout and parameters are checked by test_imagenet_1k_layout_and_params)')
 
 
-def _img(path, rng, size=12):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(path)
-
-
-def _imagenet_tree(root, wnids, n_train=2, n_val=1):
-    "`root/{train,val}/<wnid>/*.JPEG`, the full-ImageNet layout `evlf.data` reads for ImageNet-1K and its subsets."
-    rng = np.random.default_rng(0)
-    for split, n in (('train', n_train), ('val', n_val)):
-        for w in wnids:
-            for k in range(n): _img(root/split/w/f'{w}_{k}.JPEG', rng)
+def _img(path, rng): write_image(path, (12, 12), rng)
 
 
 def _tiny_imagenet(root, wnids=('n01443537', 'n01629819', 'n01641577'), n_train=2):
@@ -88,8 +78,8 @@ def table_nb(tmp_path_factory)->Path:
 def make_dataset(name, root:Path, monkeypatch)->Path:
     "A tiny folder dataset of `name`'s layout under `root`; returns the `root=` to pass."
     from evlf.data import SUBSETS, imagenet_classes
-    if name in SUBSETS: _imagenet_tree(root, SUBSETS[name])
-    elif name == 'imagenet-1k': _imagenet_tree(root, list(imagenet_classes()), n_train=1, n_val=1)
+    if name in SUBSETS: imagenet_tree(root, SUBSETS[name], n_train=2, n_val=1, size=(12, 12))
+    elif name == 'imagenet-1k': imagenet_tree(root, list(imagenet_classes()), n_train=1, n_val=1, size=(12, 12))
     elif name == 'tiny-imagenet': _tiny_imagenet(root)
     elif name in ('cifar10', 'cifar100'):
         _cifar(root, name)
