@@ -389,7 +389,7 @@ def train_vae(x:torch.Tensor, # float images [N, 1, 32, 32] in [-1, 1]
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
         losses.append(loss.item()); recs.append(rec.item())
         if step % log_every == 0 or step == steps: _log_line(log, 'vae', step, steps, losses, t0)
-    rec = dict(steps=steps, batch_size=batch_size, lr=lr, kl_weight=kl_weight, seed=seed, seconds=round(time.time() - t0, 1),
+    rec = dict(steps=steps, batch_size=batch_size, lr=lr, kl_weight=kl_weight, seed=seed, seconds=round(time.time() - t0, 1), threads=torch.get_num_threads(),
                final_loss=float(np.mean(losses[-100:])), final_reconstruction_loss=float(np.mean(recs[-100:])),
                loss_curve=[float(np.mean(losses[i:i+50])) for i in range(0, steps, 50)])
     return vae.eval(), rec
@@ -430,7 +430,7 @@ def train_unet(latents:torch.Tensor, # SCALED latents [N, 4, 8, 8]
         losses.append(loss.item())
         if step % log_every == 0 or step == steps: _log_line(log, 'unet', step, steps, losses, t0)
     ema.copy_to(unet.parameters())
-    rec = dict(steps=steps, batch_size=batch_size, lr=lr, p_uncond=p_uncond, seed=seed, ema='EMAModel(decay=0.999, warmup power 2/3)',
+    rec = dict(steps=steps, batch_size=batch_size, lr=lr, p_uncond=p_uncond, seed=seed, ema='EMAModel(decay=0.999, warmup power 2/3)', threads=torch.get_num_threads(),
                seconds=round(time.time() - t0, 1), final_loss=float(np.mean(losses[-100:])),
                loss_curve=[float(np.mean(losses[i:i+50])) for i in range(0, steps, 50)])
     return unet.eval(), rec
