@@ -201,7 +201,7 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
     from safetensors.torch import load_file, save
     from tqdm.auto import tqdm
     check_int('batch_size', batch_size, min=1)
-    key = hashlib.sha1(f'{bb.name}|{fingerprint(bb.vae, bb.fit)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
+    key = hashlib.sha1(f'{bb.name}|{fingerprint(bb.vae, getattr(bb, "fit", "resize"))}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
     path = cache_dir('latents') / f'{bb.name}-{key}.safetensors'
     if cache and path.exists(): return load_file(path)
     dev = next(bb.vae.parameters()).device
