@@ -12,13 +12,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler
 import evlf
-from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions, atomic_dir, cache_dir
+from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions, atomic_dir, cache_dir, fingerprint
 from .data import _resize
 
 # %% auto #0
 __all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder', 'minilm_text_encoder',
-           'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images', 'fashion_tiny_configs', 'tiny_backbone',
-           'load_backbone', 'generate', 'train_vae', 'train_unet', 'fit_fashion_tiny']
+           'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images', 'latent_fingerprint', 'fashion_tiny_configs',
+           'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet', 'fit_fashion_tiny']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -203,6 +203,10 @@ def unfit_images(x:torch.Tensor, size:int|None, how:str='resize')->torch.Tensor:
     if size is None or how == 'resize' or size > x.shape[-1]: return _resize(x, size)
     t, l = (x.shape[-2] - size)//2, (x.shape[-1] - size)//2
     return x[..., t:t + size, l:l + size]
+
+def latent_fingerprint(bb)->str:
+    "A hash of what decides a backbone's latents (its VAE weights and how images are fitted to it): a cache key."
+    return fingerprint(bb.vae, getattr(bb, 'fit', 'resize'))  # getattr: stand-in backbones in tests have no `fit`
 
 def _check_images(x, name):
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
@@ -454,7 +458,8 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
     from evlf.data import get_dataset
     out = Path(out) if out else WEIGHTS_DIR/'fashion-tiny'
     ds = get_dataset('fashion-mnist', 'train', root=root)
-    x = fit_images(ds.images(), 32, 'pad')*2 - 1
+    preset = PRESETS['fashion-tiny']
+    x = fit_images(ds.images(), preset['image_size'], preset['fit'])*2 - 1
     if vae_from is None:
         vae, vae_rec = train_vae(x, steps=vae_steps, seed=seed, log=log)
         vae_from = cache_dir('fashion-tiny-vae')/f'pad-steps{vae_steps}-seed{seed}'

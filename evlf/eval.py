@@ -58,7 +58,6 @@ class InstanceNorm(nn.Module):
         if x.shape[-1]*x.shape[-2] == 1: return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)  # 1x1 maps (ConvNet-6)
         return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
 
-
 class ConvNet(nn.Sequential):
     "DC's ConvNet: `depth` x [conv 3x3, instance norm, ReLU, 2x2 average pool], then a linear classifier."
     def __init__(self, channels:int=3, num_classes:int=10, image_size:int=32, width:int=128, depth:int=3):

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
+from .backbone import latent_fingerprint
 from .core import (fingerprint, check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
                        atomic_write, atomic_dir, save_json, load_json, versions)
 
@@ -201,7 +202,7 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
     from safetensors.torch import load_file, save
     from tqdm.auto import tqdm
     check_int('batch_size', batch_size, min=1)
-    key = hashlib.sha1(f'{bb.name}|{fingerprint(bb.vae, getattr(bb, "fit", "resize"))}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
+    key = hashlib.sha1(f'{bb.name}|{latent_fingerprint(bb)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
     path = cache_dir('latents') / f'{bb.name}-{key}.safetensors'
     if cache and path.exists(): return load_file(path)
     dev = next(bb.vae.parameters()).device

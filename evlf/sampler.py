@@ -16,6 +16,7 @@ import evlf
 from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
 from .data import get_dataset, DistilledWriter, imagenet_classes
 from .fusion import fuse_latents
+from .backbone import latent_fingerprint
 
 # %% auto #0
 __all__ = ['METHODS', 'D4M_DEFAULTS', 'MGD3_DEFAULTS', 'FINETUNE_DEFAULTS', 'FASHION_TINY_D4M', 'FASHION_TINY_MGD3',
@@ -69,7 +70,7 @@ def encode_class(ds, # a dataset with `.targets`
     enc = lambda: torch.cat([bb.encode_images(_match_channels(_class_images(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
                              for i in range(0, len(idx), batch_size)])
     if not cache: return enc()
-    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{fingerprint(bb.vae, getattr(bb, "fit", "resize"))}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
+    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -91,7 +92,7 @@ def fused_class(ds, # a dataset with `.targets` and `.prompts`
     "The unscaled (fused) latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     z = encode_class(ds, bb, label, encode_batch)
     if fusion is None: return z
-    key = f'{bb.name}-{fingerprint(bb.vae, getattr(bb, "fit", "resize"))}-{_dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
+    key = f'{bb.name}-{latent_fingerprint(bb)}-{_dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
     return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt',
                    lambda: _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens))
 
@@ -332,7 +333,7 @@ def _class_label(ds, label:int, denoiser)->int:
 def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool):
     "The denoiser fine-tuned on the (fused) latents of all classes (Eq. 13), from the cache when there."
     den = bb.denoiser; prompts = list(ds.prompts)
-    key = fingerprint(bb.name, fingerprint(den, bb.vae, getattr(bb, "fit", "resize")), _dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
+    key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), _dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
                        p['finetune_steps'], p['finetune_lr'], p['finetune_batch'], seed, prompts)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
