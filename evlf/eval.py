@@ -377,7 +377,8 @@ def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or floa
     out = []
     for s, seed in enumerate(seeds):
         h = [(e, a[s]) for e, a in hist]; be, ba = max(h, key=lambda t: t[1])
-        out.append(dict(seed=seed, final=h[-1][1], best=ba, best_epoch=be, history=h, seconds=sec, loss=float(loss.detach())/S))
+        out.append(dict(seed=seed, final=h[-1][1], best=ba, best_epoch=be, history=h, seconds=sec, loss=float(loss.detach())/S,
+                        threads=torch.get_num_threads()))  # CPU results move in the 4th digit with the thread count
         if keep_models: out[-1]['model'] = model.unstack(nets)[s].cpu().eval()
     return out
 
