@@ -14,7 +14,7 @@ from .data import get_dataset, load_distilled, class_folder, DATASETS, ArrayImag
 # %% auto #0
 __all__ = ['BACKBONES', 'HOSTS', 'EXTRACTORS', 'check_list', 'check_optional_int', 'check_options', 'check_fusion_model',
            'check_out', 'load_real', 'images_of', 'get_backbone', 'distilled', 'FeatureNet', 'feature_extractor',
-           'sample_grid', 'check_samples_params', 'figure_runs', 'run_figures', 'main']
+           'sample_grid', 'check_samples_params', 'figure_runs', 'run_figures', 'main', 'summary_table']
 
 # %% ../nbs/05b_figures.ipynb #79977415
 BACKBONES = ('fashion-tiny', 'sd15', 'dit256', 'tiny-fashion-tiny', 'tiny-sd15', 'tiny-dit256')
@@ -291,7 +291,18 @@ def run_figures(params_dir='figures/params', nbs='nbs', out='runs', only:str|Non
         try: pm.execute_notebook(str(nb), str(Path(out)/f'{name}.ipynb'), parameters=p, progress_bar=False)
         except Exception as e: err = f'{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ""}'
         done.append((name, round(time.time() - t, 1), err)); print(f'   {name}: {done[-1][1]} s' + (f', FAILED ({err})' if err else ''), flush=True)
+    if not dry_run: _write_summaries(params_dir, nbs, {n for n, _, _ in done})
     return done
+
+def _write_summaries(params_dir, nbs, ran:set):
+    "Rewrite `summary.md` for every `ipcs` x `nets` params file with a run in `ran`, listing all the runs it asks for."
+    asked = {}
+    for _, name, p in figure_runs(params_dir, nbs):
+        if _RUN_DIR.fullmatch(Path(p['out']).name): asked.setdefault(Path(p['out']).parent, []).append((name, p))
+    for folder, runs in asked.items():
+        if ran & {n for n, _ in runs} and folder.is_dir():
+            df = summary_table(folder, sorted({p['ipc'] for _, p in runs}), list(dict.fromkeys(p['net'] for _, p in runs)))
+            print(f'   {folder}/summary.md: {len(df)} rows', flush=True)
 
 def main(argv=None):
     "`python -m evlf.figures [--only STEM] [--dry-run]`: rebuild the figures and tables from figures/params."
@@ -303,6 +314,53 @@ def main(argv=None):
     failed = [(n, e) for n, _, e in run_figures(a.params, a.nbs, a.out, a.only, a.dry_run) if e]
     for n, e in failed: print(f'FAILED {n}: {e} (see {a.out}/{n}.ipynb)', file=sys.stderr)
     return 1 if failed else 0
+
+# %% ../nbs/05b_figures.ipynb #5a1c0e02
+_RUN_DIR = __import__('re').compile(r'ipc(\d+)-net(\w+)')
+
+def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*.json` each
+                  ipcs:list|None=None, # IPCs asked for (rows not run yet are listed as such)
+                  nets:list|None=None, # nets asked for
+                  stat:str='final', # `final` (after the last epoch) or `best` (the papers' convention)
+                  write:bool=True, # write `summary.{md,json}` into `folder`
+                 ):
+    "The paper's table shape from the 05_eval runs in `folder`: a row per (net, IPC), a column per method, mean +- std in %."
+    import pandas as pd
+    from evlf.eval import NETS, to_markdown
+    check_choice('stat', stat, ('final', 'best')); folder = Path(folder)
+    if not folder.is_dir(): raise FileNotFoundError(f'folder={str(folder)!r} does not exist: run the 05_eval params file first')
+    runs = {}
+    for d in sorted(folder.iterdir()):
+        if not (d.is_dir() and _RUN_DIR.fullmatch(d.name)): continue
+        for f in sorted(d.glob('table_*.json')):
+            t = load_json(f); recs = t['results'].values()
+            runs[(t['params']['net'], t['params']['ipc'])] = dict(t=t, file=str(f.relative_to(folder)),
+                numerics=sorted({r.get('numerics', 1) for r in recs}), s_per_student=round(max(r['seconds_per_student'] for r in recs)))
+    if not runs and not (ipcs and nets): raise FileNotFoundError(f'no 05_eval runs (ipc<N>-net<X>/table_*.json) in {folder}')
+    keys = set(runs) | {(n, i) for n in (nets or []) for i in (ipcs or [])}
+    keys = sorted(keys, key=lambda k: (NETS.index(k[0]) if k[0] in NETS else len(NETS), k[0], k[1]))
+    methods = list(dict.fromkeys(m for r in runs.values() for m in r['t']['results']))
+    rows, cells = [], []
+    for net, ipc in keys:
+        r = runs.get((net, ipc)); row = dict(net=net, ipc=ipc)
+        if r is None: rows.append({**row, **{m: 'not run' for m in methods}, 'numerics': '', 's/student': '', 'source': ''}); continue
+        res = r['t']['results']; best = max(res[m][f'{stat}_mean'] for m in res)
+        for m in methods:
+            if m not in res: row[m] = ''; continue
+            mu, sd = res[m][f'{stat}_mean'], res[m][f'{stat}_std']; s = f'{mu:.1f} +- {sd:.1f}'
+            row[m] = f'**{s}**' if mu == best else s
+            cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, per_seed=res[m][stat]))
+        rows.append({**row, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']})
+    df = pd.DataFrame(rows)
+    if write:
+        protocols = sorted({r['t']['protocol']['name'] for r in runs.values()})
+        head = (f'Test accuracy (%, {stat}: mean +- std over student seeds) of the 05_eval runs in `{folder}`; '
+                f'protocol {", ".join(protocols)}; bold: best of the row.\n\n')
+        with atomic_write(folder/'summary.md') as fh: fh.write(head + to_markdown(df) + '\n')
+        save_json(dict(stat=stat, ipcs=ipcs, nets=nets, cells=cells, runs={f'{n}-ipc{i}': dict(file=r['file'], numerics=r['numerics'],
+                  s_per_student=r['s_per_student'], params=r['t']['params'], versions=r['t']['versions']) for (n, i), r in runs.items()},
+                  versions=versions()), folder/'summary.json')
+    return df
 
 # %% ../nbs/05b_figures.ipynb #095bef80
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())

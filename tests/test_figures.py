@@ -93,3 +93,20 @@ def test_params_files_and_runner(tmp_path):
     with pytest.raises(ValueError, match=r"\['lambda1'\] are not parameters of 07_tsne"): figure_runs(tmp_path/'p', NBS)
     r = subprocess.run([sys.executable, '-m', 'evlf.figures', '--dry-run', '--only', '06_samples'], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0 and '== 06_samples: papermill' in r.stdout, r.stderr
+
+def test_runner_writes_the_summary_table(tmp_path):
+    "After a run of an `ipcs` x `nets` params file, `summary.md` lists every (net, IPC) it asks for, run or not."
+    from evlf.figures import _write_summaries
+    from evlf.core import save_json
+    out = tmp_path/'tables'
+    (tmp_path/'p').mkdir()
+    (tmp_path/'p'/'05_eval-x.yaml').write_text(f'dataset: fashion-mnist\nipcs: [1, 10]\nnets: [convnet3, convnet6]\nout: {out}\n')
+    res = {m: dict(final=[v/100], best=[v/100], final_mean=v, final_std=0.0, best_mean=v, best_std=0.0, numerics=2, seconds_per_student=1.0)
+           for m, v in (('d4m', 60.0), ('d4m+evlf', 61.0))}
+    save_json(dict(params=dict(net='convnet6', ipc=10), protocol=dict(name='dc'), results=res, versions={}), out/'ipc10-netconvnet6'/'t.json')
+    (out/'ipc10-netconvnet6'/'t.json').rename(out/'ipc10-netconvnet6'/'table_x.json')
+    _write_summaries(tmp_path/'p', NBS, {'05_eval-x-ipc10-netconvnet6'})
+    md = (out/'summary.md').read_text()
+    assert md.count('not run') == 3*2 and '| convnet6 | 10 | 60.0 +- 0.0 | **61.0 +- 0.0** |' in md, md
+    (out/'summary.md').unlink(); _write_summaries(tmp_path/'p', NBS, {'07_tsne'})  # nothing of this file ran: no summary
+    assert not (out/'summary.md').exists()
