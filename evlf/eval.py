@@ -21,11 +21,22 @@ NUMERICS = 2  # the students' arithmetic, in every result and its cache key: bum
 BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # evlf.backbone's presets (not imported here: it is heavy)
              'tiny-fashion-tiny', 'tiny-sd15', 'tiny-dit256')  # random-weight test backbones (`tiny_backbone`): quick checks only
 
+TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
+
+def check_net_size(net:str, image_size:int):
+    "Raise if `net` is undefined at `image_size` px: a ConvNet so deep that an instance norm sees a 1x1 map (it outputs a constant)."
+    if not net.startswith('convnet'): return
+    side = 32 if image_size == 28 else image_size  # DC pads 28 px by 3: the first block sees 32
+    if side >= 2**int(net[-1]): return
+    ok = [n for n in NETS if not n.startswith('convnet') or side >= 2**int(n[-1])]
+    raise ValueError(f'net={net!r} is not valid for {image_size} px images: its block {side.bit_length()} would instance-normalise a 1x1 map, '
+                     f'which outputs a constant, so every student stays at chance (it needs >= {2**int(net[-1])} px); accepted at {image_size} px: {", ".join(ok)}')
+
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
                  root=None, options=None, fusion_model=None, max_test=None)->dict:
     "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test as ints; root, fusion_model as str)."
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
-    check_choice('backbone', backbone, BACKBONES)
+    check_choice('backbone', backbone, BACKBONES); check_net_size(net, TEST_SIZE.get(dataset, 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
     if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
@@ -45,9 +56,10 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
                 max_test=None if max_test is None else check_int('max_test', max_test, min=1))
 
 # %% auto #0
-__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'PUBLISHED', 'check_params', 'AvgPool2x2', 'InstanceNorm',
-           'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'dsa_augment', 'train_students', 'get_teacher',
-           'evaluate', 'distill_random', 'evaluate_all', 'results_table', 'to_markdown']
+__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'PUBLISHED', 'check_net_size', 'check_params',
+           'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'dsa_augment',
+           'train_students', 'get_teacher', 'evaluate', 'distill_random', 'evaluate_all', 'results_table',
+           'to_markdown']
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):
@@ -73,7 +85,7 @@ class InstanceNorm(nn.GroupNorm):
 class ConvNet(nn.Sequential):
     "DC's ConvNet: `depth` x [conv 3x3, instance norm, ReLU, 2x2 average pool], then a linear classifier."
     def __init__(self, channels:int=3, num_classes:int=10, image_size:int=32, width:int=128, depth:int=3):
-        pad = 3 if image_size == 28 else 1
+        check_net_size(f'convnet{depth}', image_size); pad = 3 if image_size == 28 else 1
         s, c, layers = image_size + 2*pad - 2, channels, []
         for d in range(depth):
             layers += [nn.Conv2d(c, width, 3, padding=pad if d == 0 else 1), InstanceNorm(width), nn.ReLU(inplace=True)]

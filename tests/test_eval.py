@@ -12,6 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize('channels', [1, 3])
 @pytest.mark.parametrize('size', [28, 32, 64])
 def test_net_shapes(name, channels, size):
+    if name == 'convnet6' and size < 64:  # a 1x1 map at its 6th instance norm: refused (see test_convnet_too_deep)
+        with pytest.raises(ValueError, match=f"net='convnet6' is not valid for {size} px images"): get_net(name, channels, 7, size)
+        return
     m = get_net(name, channels, 7, size).eval()
     with torch.inference_mode(): assert m(torch.rand(2, channels, size, size)).shape == (2, 7)
 
@@ -22,10 +25,20 @@ def test_get_net_bad(kw, msg):
     with pytest.raises(ValueError, match=msg): get_net(**{**dict(name='convnet3', channels=1, num_classes=10, image_size=28), **kw})
 
 
+def test_convnet_too_deep():
+    "ConvNet-6 on 28 px: the 6th block's instance norm sees 1x1 maps, so the net's output does not depend on its input."
+    from evlf.eval import ConvNet, InstanceNorm
+    torch.manual_seed(0); x = InstanceNorm(8)(torch.randn(5, 8, 1, 1))
+    assert torch.allclose(x, x[:1].expand_as(x), atol=1e-4)  # the same for every image
+    with pytest.raises(ValueError, match=r'needs >= 64 px\); accepted at 28 px: convnet3, resnetap10, resnet18'): ConvNet(1, 10, 28, depth=6)
+    assert ConvNet(1, 10, 28, depth=5)[-1].in_features == 128  # the deepest that fits 28 px: 1x1 after its last pool
+
+
 @pytest.mark.parametrize('kw,msg', [(dict(ipc=0), 'ipc=0'), (dict(ipc=-3), 'ipc=-3'), (dict(ipc='ten'), "ipc='ten'"),
                                     (dict(methods=['random', 'dm4']), "method='dm4'"), (dict(protocol='idc'), "protocol='idc'"),
                                     (dict(dataset='mnist'), "dataset='mnist'"), (dict(net='vgg'), "net='vgg'"), (dict(methods='random'), 'methods='),
-                                    (dict(backbone='sd14'), "backbone='sd14'")])
+                                    (dict(backbone='sd14'), "backbone='sd14'"), (dict(net='convnet6'), "net='convnet6' is not valid for 28 px"),
+                                    (dict(dataset='cifar10', net='convnet6'), "net='convnet6' is not valid for 32 px")])
 def test_check_params_bad(kw, msg):
     p = dict(dataset='fashion-mnist', ipc=10, methods=['random'], seeds=3, protocol='dc', net='convnet3')
     with pytest.raises(ValueError, match=msg): check_params(**{**p, **kw})

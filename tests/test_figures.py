@@ -84,8 +84,8 @@ def test_params_files_and_runner(tmp_path):
     names = {n for _, n, _ in plan}
     for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam'): assert nb in names
     fm = [p for nb, n, p in plan if n.startswith('05_eval-fashion-mnist')]
-    assert sorted((p['ipc'], p['net']) for p in fm) == sorted((i, n) for i in (1, 10, 50) for n in ('convnet3', 'convnet6', 'resnetap10'))
-    assert len({p['out'] for p in fm}) == 9
+    assert sorted((p['ipc'], p['net']) for p in fm) == sorted((i, n) for i in (1, 10, 50) for n in ('convnet3', 'resnetap10'))
+    assert len({p['out'] for p in fm}) == 6
     for nb, n, p in plan:
         if nb.stem == '05_eval':
             check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'), p['backbone'])
@@ -100,13 +100,13 @@ def test_runner_writes_the_summary_table(tmp_path):
     from evlf.core import save_json
     out = tmp_path/'tables'
     (tmp_path/'p').mkdir()
-    (tmp_path/'p'/'05_eval-x.yaml').write_text(f'dataset: fashion-mnist\nipcs: [1, 10]\nnets: [convnet3, convnet6]\nout: {out}\n')
+    (tmp_path/'p'/'05_eval-x.yaml').write_text(f'dataset: fashion-mnist\nipcs: [1, 10]\nnets: [convnet3, resnetap10]\nout: {out}\n')
     res = {m: dict(final=[v/100], best=[v/100], final_mean=v, final_std=0.0, best_mean=v, best_std=0.0, numerics=2, seconds_per_student=1.0)
            for m, v in (('d4m', 60.0), ('d4m+evlf', 61.0))}
-    save_json(dict(params=dict(net='convnet6', ipc=10), protocol=dict(name='dc'), results=res, versions={}), out/'ipc10-netconvnet6'/'t.json')
-    (out/'ipc10-netconvnet6'/'t.json').rename(out/'ipc10-netconvnet6'/'table_x.json')
-    _write_summaries(tmp_path/'p', NBS, {'05_eval-x-ipc10-netconvnet6'})
+    save_json(dict(params=dict(net='resnetap10', ipc=10), protocol=dict(name='dc'), results=res, versions={}), out/'ipc10-netresnetap10'/'t.json')
+    (out/'ipc10-netresnetap10'/'t.json').rename(out/'ipc10-netresnetap10'/'table_x.json')
+    _write_summaries(tmp_path/'p', NBS, {'05_eval-x-ipc10-netresnetap10'})
     md = (out/'summary.md').read_text()
-    assert md.count('not run') == 3*2 and '| convnet6 | 10 | 60.0 +- 0.0 | **61.0 +- 0.0** |' in md, md
+    assert md.count('not run') == 3*2 and '| resnetap10 | 10 | 60.0 +- 0.0 | **61.0 +- 0.0** |' in md, md
     (out/'summary.md').unlink(); _write_summaries(tmp_path/'p', NBS, {'07_tsne'})  # nothing of this file ran: no summary
     assert not (out/'summary.md').exists()
