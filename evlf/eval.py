@@ -23,10 +23,12 @@ BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # evlf.backbone's presets (not i
 
 TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
 
+def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
+
 def check_net_size(net:str, image_size:int):
     "Raise if `net` is undefined at `image_size` px: a ConvNet so deep that an instance norm sees a 1x1 map (it outputs a constant)."
     if not net.startswith('convnet'): return
-    side = 32 if image_size == 28 else image_size  # DC pads 28 px by 3: the first block sees 32
+    side = _convnet_side(image_size)
     if side >= 2**int(net[-1]): return
     ok = [n for n in NETS if not n.startswith('convnet') or side >= 2**int(n[-1])]
     raise ValueError(f'net={net!r} is not valid for {image_size} px images: its block {side.bit_length()} would instance-normalise a 1x1 map, '
@@ -85,11 +87,12 @@ class InstanceNorm(nn.GroupNorm):
 class ConvNet(nn.Sequential):
     "DC's ConvNet: `depth` x [conv 3x3, instance norm, ReLU, 2x2 average pool], then a linear classifier."
     def __init__(self, channels:int=3, num_classes:int=10, image_size:int=32, width:int=128, depth:int=3):
-        check_net_size(f'convnet{depth}', image_size); pad = 3 if image_size == 28 else 1
-        s, c, layers = image_size + 2*pad - 2, channels, []
+        check_net_size(f'convnet{depth}', image_size)
+        s, c, layers = _convnet_side(image_size), channels, []
+        pad = 3 if image_size == 28 else 1
         for d in range(depth):
             layers += [nn.Conv2d(c, width, 3, padding=pad if d == 0 else 1), InstanceNorm(width), nn.ReLU(inplace=True)]
-            if s >= 2: layers.append(AvgPool2x2()); s //= 2
+            layers.append(AvgPool2x2()); s //= 2  # check_net_size: every block sees >= 2x2
             c = width
         super().__init__(*layers, nn.Flatten(), nn.Linear(width*s*s, num_classes))
 

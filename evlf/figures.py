@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_figures.ipynb #3ae83378
 from __future__ import annotations
-import hashlib, json, os, sys, time
+import hashlib, json, os, re, sys, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import (check_choice, check_int, check_float, cache_dir, save_json, load_json, versions, seed_everything,
@@ -316,7 +316,7 @@ def main(argv=None):
     return 1 if failed else 0
 
 # %% ../nbs/05b_figures.ipynb #5a1c0e02
-_RUN_DIR = __import__('re').compile(r'ipc(\d+)-net(\w+)')
+_RUN_DIR = re.compile(r'ipc(\d+)-net(\w+)')  # an expanded 05_eval run's folder
 
 def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*.json` each
                   ipcs:list|None=None, # IPCs asked for (rows not run yet are listed as such)

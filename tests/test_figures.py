@@ -103,8 +103,7 @@ def test_runner_writes_the_summary_table(tmp_path):
     (tmp_path/'p'/'05_eval-x.yaml').write_text(f'dataset: fashion-mnist\nipcs: [1, 10]\nnets: [convnet3, resnetap10]\nout: {out}\n')
     res = {m: dict(final=[v/100], best=[v/100], final_mean=v, final_std=0.0, best_mean=v, best_std=0.0, numerics=2, seconds_per_student=1.0)
            for m, v in (('d4m', 60.0), ('d4m+evlf', 61.0))}
-    save_json(dict(params=dict(net='resnetap10', ipc=10), protocol=dict(name='dc'), results=res, versions={}), out/'ipc10-netresnetap10'/'t.json')
-    (out/'ipc10-netresnetap10'/'t.json').rename(out/'ipc10-netresnetap10'/'table_x.json')
+    save_json(dict(params=dict(net='resnetap10', ipc=10), protocol=dict(name='dc'), results=res, versions={}), out/'ipc10-netresnetap10'/'table_x.json')
     _write_summaries(tmp_path/'p', NBS, {'05_eval-x-ipc10-netresnetap10'})
     md = (out/'summary.md').read_text()
     assert md.count('not run') == 3*2 and '| resnetap10 | 10 | 60.0 +- 0.0 | **61.0 +- 0.0** |' in md, md
