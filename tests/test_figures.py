@@ -2,6 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
+from evlf.eval import NUMERICS
 
 pm = pytest.importorskip('papermill')
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ def test_samples_and_gradcam(env, tmp_path):
     run('10_gradcam', tmp_path/'10.ipynb', **BASE, host='d4m', ipc=2, n_images=3, epochs=2, max_test=300, fusion_model=env['fusion'], out=str(out))
     rec = outputs(out, 'gradcam-fashion-mnist-d4m')
     assert set(rec['data']['accuracy']) == {'random', 'd4m', 'd4m+evlf'} and len(rec['data']['maps']['d4m'][0]) == 28
+    assert rec['data']['numerics'] == NUMERICS  # the students' arithmetic, recorded as in the tables
     # 10 reused 06's d4m / d4m+evlf sets from the cache
     assert rec['data']['distilled']['d4m+evlf'] == json.loads((out/'samples-fashion-mnist-d4m.json').read_text())['data']['distilled']['d4m+evlf']
 
@@ -55,14 +57,14 @@ def test_lambda_sweep(env, tmp_path):
     d = rec['data']
     assert len(d['summary']) == 2 and set(d['fusion_modules']) == {'0.1'} and d['coverage']['real_total'] == 100
     assert 0 <= d['best_coverage']['2']['greedy'] <= d['best_coverage']['2']['upper'] <= 1
-    assert all(0 <= s['coverage'] <= 1 for s in d['summary'])
+    assert all(0 <= s['coverage'] <= 1 for s in d['summary']) and d['numerics'] == NUMERICS
 
 def test_ablation(env, tmp_path):
     run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path))
     rec = outputs(tmp_path, 'ablation-fashion-mnist-d4m', ('png', 'pdf', 'json', 'md'))
     md = (tmp_path/'ablation-fashion-mnist-d4m.md').read_text()
     for row in ('| D4M |', '| +FT only |', '| +CA only |', '| D4M+EVLF (both) |', 'another setting'): assert row in md
-    assert len(rec['data']['runs']) == 4
+    assert len(rec['data']['runs']) == 4 and rec['data']['numerics'] == NUMERICS
 
 @pytest.mark.parametrize('nb,params,msg', [
     ('06_samples', dict(host='dm4'), "host='dm4' is not valid; accepted: 'd4m', 'mgd3'"),
