@@ -125,7 +125,7 @@ def test_table(f, fusion, table_nb, tmp_path, monkeypatch):
     root = make_dataset(p['dataset'], tmp_path/'data', monkeypatch)
     backbone, out = TINY[p['backbone']], tmp_path/'tables'
     params = {**p, 'backbone': backbone, 'ipc': 1, 'seeds': 1, 'epochs': 1, 'max_test': MAX_TEST, 'options': OPTS,
-              'fusion_model': fusion[backbone], 'root': str(root), 'out': str(out)}
+              'fusion_model': fusion[backbone], 'root': str(root), 'out': str(out), 'students': str(tmp_path/'students')}
     pm.execute_notebook(str(table_nb), str(tmp_path/'05_eval.ipynb'), parameters=params, progress_bar=False, kernel_name='python3')
     stem = f"table_{p['dataset']}_ipc1_{p['protocol']}_{p['net']}"
     for ext in ('md', 'json', 'png', 'pdf'): assert (out/f'{stem}.{ext}').stat().st_size > 0, f'{stem}.{ext} missing'
@@ -136,6 +136,7 @@ def test_table(f, fusion, table_nb, tmp_path, monkeypatch):
     for r in rec['results'].values():
         assert (r['protocol'], r['net'], r['epochs'], r['dataset']) == (p['protocol'], p['net'], 1, p['dataset'])
         assert r['n_test'] <= MAX_TEST and len(r['final']) == 1 and 0 <= r['final'][0] <= 1
+        assert Path(r['folder']).parent == tmp_path/'students' and (Path(r['folder'])/'seed0.json').exists()  # kept where `students` says
     md = (out/f'{stem}.md').read_text()
     for m in p['methods']: assert f'| {m} |' in md
     assert f"{p['protocol']}/{p['net']}/1ep" in md
@@ -161,6 +162,7 @@ def test_imagenet_1k_layout_and_params(tmp_path, fusion):
                                     (dict(options=[2]), 'options=[2] is not valid'),
                                     (dict(fusion_model='/no/fusion'), "fusion_model='/no/fusion' is not valid"),
                                     (dict(max_test=0), 'max_test=0 is not valid'),
+                                    (dict(students=3), 'students=3 is not valid'),
                                     (dict(backbone='tiny-sd14'), "backbone='tiny-sd14' is not valid")])
 def test_check_params_new_parameters(kw, msg):
     from evlf.eval import check_params
