@@ -34,6 +34,12 @@ def check_net_size(net:str, image_size:int):
     raise ValueError(f'net={net!r} is not valid for {image_size} px images: its block {side.bit_length()} would instance-normalise a 1x1 map, '
                      f'which outputs a constant, so every student stays at chance (it needs >= {2**int(net[-1])} px); accepted at {image_size} px: {", ".join(ok)}')
 
+def check_students(students)->str|None:
+    "The `students` parameter (where each student's record is kept) as a string, or None for the eval cache."
+    if students is not None and (not isinstance(students, (str, Path)) or not str(students) or Path(students).is_file()):
+        raise ValueError(f'students={students!r} is not valid; accepted: None (the eval cache) or a folder path (made if missing)')
+    return None if students is None else str(students)
+
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
                  root=None, options=None, fusion_model=None, max_test=None, students=None)->dict:
     "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test as ints; root, fusion_model, students as str)."
@@ -44,8 +50,6 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
     if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
     if root is not None and (not isinstance(root, (str, Path)) or not Path(root).is_dir()):
         raise ValueError(f'root={root!r} is not valid; accepted: None or an existing folder holding the dataset')
-    if students is not None and (not isinstance(students, (str, Path)) or not str(students) or Path(students).is_file()):
-        raise ValueError(f'students={students!r} is not valid; accepted: None (the eval cache) or a folder path (made if missing)')
     options = {} if options is None else options
     if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
     if options or fusion_model is not None:  # checked by the sampler's own rules (imported only then: it is heavy)
@@ -57,13 +61,13 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
                 protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone,
                 eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp,
                 root=None if root is None else str(root), options=dict(options), fusion_model=fusion_model,
-                max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=None if students is None else str(students))
+                max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students))
 
 # %% auto #0
-__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'PUBLISHED', 'check_net_size', 'check_params',
-           'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'dsa_augment',
-           'train_students', 'get_teacher', 'evaluate', 'distill_random', 'evaluate_all', 'results_table',
-           'to_markdown']
+__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'PUBLISHED', 'check_net_size', 'check_students',
+           'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol',
+           'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random', 'evaluate_all',
+           'results_table', 'to_markdown']
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):

@@ -60,16 +60,19 @@ def test_lambda_sweep(env, tmp_path):
     assert all(0 <= s['coverage'] <= 1 for s in d['summary']) and d['numerics'] == NUMERICS
 
 def test_ablation(env, tmp_path):
-    run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path))
+    run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path),
+        students=str(tmp_path/'students'))
     rec = outputs(tmp_path, 'ablation-fashion-mnist-d4m', ('png', 'pdf', 'json', 'md'))
     md = (tmp_path/'ablation-fashion-mnist-d4m.md').read_text()
     for row in ('| D4M |', '| +FT only |', '| +CA only |', '| D4M+EVLF (both) |', 'another setting'): assert row in md
     assert len(rec['data']['runs']) == 4 and rec['data']['numerics'] == NUMERICS
+    assert len(list((tmp_path/'students').glob('*/seed0.json'))) == 4  # one record per variant, kept where `students` says
 
 @pytest.mark.parametrize('nb,params,msg', [
     ('06_samples', dict(host='dm4'), "host='dm4' is not valid; accepted: 'd4m', 'mgd3'"),
     ('07_tsne', dict(extractor='inception'), "extractor='inception' is not valid"),
     ('08_lambda_sweep', dict(lambdas=[0.1, -1]), 'lambdas[1]=-1 is not valid'),
+    ('08_lambda_sweep', dict(students=3), 'students=3 is not valid'),
     ('09_ablation', dict(options={'finetune': True}), 'fusion and finetune are what this notebook varies'),
     ('10_gradcam', dict(protocol='soft'), "protocol='soft' is not valid"),
 ])
