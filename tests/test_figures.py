@@ -114,3 +114,13 @@ def test_runner_writes_the_summary_table(tmp_path):
     assert md.count('not run') == 3*2 and '| resnetap10 | 10 | 60.0 +- 0.0 | **61.0 +- 0.0** |' in md, md
     (out/'summary.md').unlink(); _write_summaries(tmp_path/'p', NBS, {'07_tsne'})  # nothing of this file ran: no summary
     assert not (out/'summary.md').exists()
+
+def test_committed_student_records():
+    "`figures/students/<key>/seedK.json`: each committed record is whole, names its seed, and uses today's student arithmetic."
+    folder = REPO/'figures'/'students'
+    recs = sorted(folder.glob('*/seed*.json')) if folder.exists() else []
+    for f in recs:
+        r = json.loads(f.read_text()); meta = json.loads((f.parent/'meta.json').read_text())
+        assert f.name == f"seed{r['seed']}.json" and 0 <= r['final'] <= 1 and 0 <= r['best'] <= 1, f
+        assert r['numerics'] == meta['numerics'] == NUMERICS, f'{f}: numerics {r["numerics"]}, not {NUMERICS}: stale, delete it'
+        assert r['versions']['torch'] and r['history'][-1][1] == r['final'], f
