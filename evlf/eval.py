@@ -491,7 +491,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     folder = None
     if cache is not False:
         folder = (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
-        save_json({**meta, 'n_train': len(y), 'source': str(data) if isinstance(data, (str, Path)) else type(data).__name__}, folder/'meta.json')
+        save_json({**meta, 'n_train': len(y), 'source': Path(data).name if isinstance(data, (str, Path)) else type(data).__name__}, folder/'meta.json')
     recs = {s: load_json(folder/f'seed{s}.json') for s in seeds if folder and (folder/f'seed{s}.json').exists()}
     todo = [s for s in seeds if s not in recs]
     if todo and p.labels == 'soft' and teacher is None: teacher = get_teacher(dataset, root=root, device=device, progress=progress)
