@@ -452,6 +452,12 @@ def _key(x, y, **kw)->str:
     h = hashlib.sha1(x.contiguous().cpu().numpy().tobytes()); h.update(y.cpu().numpy().astype(np.int64).tobytes())
     h.update(repr(sorted(kw.items())).encode()); return h.hexdigest()[:16]
 
+def _source(data)->str:
+    "What a record names as its training set: a path under `$EVLF_CACHE` relative to it (portable), else the path or type."
+    if not isinstance(data, (str, Path)): return type(data).__name__
+    p, root = Path(data).resolve(), cache_dir(create=False).resolve()
+    return f'$EVLF_CACHE/{p.relative_to(root).as_posix()}' if p.is_relative_to(root) else str(data)
+
 def _summary(recs:list)->dict:
     f, b = np.array([r['final'] for r in recs])*100, np.array([r['best'] for r in recs])*100
     return dict(final_mean=float(f.mean()), final_std=float(f.std()), best_mean=float(b.mean()), best_std=float(b.std()))
@@ -491,7 +497,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     folder = None
     if cache is not False:
         folder = (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
-        save_json({**meta, 'n_train': len(y), 'source': Path(data).name if isinstance(data, (str, Path)) else type(data).__name__}, folder/'meta.json')
+        save_json({**meta, 'n_train': len(y), 'source': _source(data)}, folder/'meta.json')
     recs = {s: load_json(folder/f'seed{s}.json') for s in seeds if folder and (folder/f'seed{s}.json').exists()}
     todo = [s for s in seeds if s not in recs]
     if todo and p.labels == 'soft' and teacher is None: teacher = get_teacher(dataset, root=root, device=device, progress=progress)

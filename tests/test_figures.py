@@ -124,4 +124,4 @@ def test_committed_student_records():
         assert f.name == f"seed{r['seed']}.json" and 0 <= r['final'] <= 1 and 0 <= r['best'] <= 1, f
         assert r['numerics'] == meta['numerics'] == NUMERICS, f'{f}: numerics {r["numerics"]}, not {NUMERICS}: stale, delete it'
         assert r['versions']['torch'] and r['history'][-1][1] == r['final'], f
-        assert '/' not in meta['source'], f"{f.parent}: meta.json's source should be the distilled set's folder name, not a machine's path"
+        assert meta['source'].startswith('$EVLF_CACHE/'), f"{f.parent}: meta.json's source should be relative to $EVLF_CACHE, not a machine's path"
