@@ -67,7 +67,7 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
 __all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'PUBLISHED', 'check_net_size', 'check_students',
            'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol',
            'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random', 'evaluate_all',
-           'results_table', 'to_markdown']
+           'results_table', 'to_markdown', 'plot_results']
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):
@@ -597,3 +597,23 @@ def to_markdown(df)->str:
     cell = lambda v: '' if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
     rows = [list(df.columns)] + [[cell(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join(['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
+
+# %% ../nbs/05_eval.ipynb #e7a56980
+def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `protocol` and `results`
+                ):
+    "Bar chart of a results table: final and best accuracy per method, each seed a point, the published random line."
+    import pandas as pd, seaborn as sns, matplotlib.pyplot as plt
+    P, pr, results = saved['params'], saved['protocol'], saved['results']
+    long = pd.DataFrame([{'method': m, 'seed': s, 'accuracy': a*100, 'metric': k} for m, r in results.items()
+                         for k in ('final', 'best') for s, a in zip(r['seeds'], r[k])])
+    fig, ax = plt.subplots(figsize=(1.6*max(2, len(results)) + 3, 3.5))
+    sns.barplot(long, x='method', y='accuracy', hue='metric', errorbar=None, alpha=0.6, ax=ax)
+    sns.stripplot(long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=4, legend=False, ax=ax)
+    lo = max(0, 5*math.floor((long['accuracy'].min() - 3)/5))  # the differences are a few points: the axis starts near them
+    ax.set_ylim(lo, min(100, long['accuracy'].max() + 2))
+    pub_random = PUBLISHED.get(P['dataset'], {}).get('random', {}).get(P['ipc'])
+    if pub_random and 'random' in results: ax.axhline(pub_random, ls='--', c='gray', lw=1, label=f'random,\npublished ({pub_random})')
+    ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.set(ylabel=f'test accuracy (%), axis from {lo}',
+           title=f"{P['dataset']}, IPC {P['ipc']}, {pr['name']}/{P['net']} ({pr['epochs']} ep), {P['seeds']} seeds, backbone {P['backbone']}")
+    fig.tight_layout(); return fig
