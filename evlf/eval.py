@@ -598,7 +598,7 @@ def to_markdown(df)->str:
     rows = [list(df.columns)] + [[cell(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join(['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
 
-# %% ../nbs/05_eval.ipynb #e7a56980
+# %% ../nbs/05_eval.ipynb #58ba9494
 def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `protocol` and `results`
                 ):
     "Bar chart of a results table: final and best accuracy per method, each seed a point, the published random line."
