@@ -41,8 +41,8 @@ def check_students(students)->str|None:
     return None if students is None else str(students)
 
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
-                 root=None, options=None, fusion_model=None, max_test=None, students=None)->dict:
-    "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test as ints; root, fusion_model, students as str)."
+                 root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seed=0)->dict:
+    "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test, distill_seed as ints; root, fusion_model, students as str)."
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
     check_choice('backbone', backbone, BACKBONES); check_net_size(net, TEST_SIZE.get(dataset, 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
@@ -61,7 +61,8 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
                 protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone,
                 eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp,
                 root=None if root is None else str(root), options=dict(options), fusion_model=fusion_model,
-                max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students))
+                max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students),
+                distill_seed=check_int('distill_seed', distill_seed, min=0))
 
 # %% auto #0
 __all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'PUBLISHED', 'check_net_size', 'check_students',

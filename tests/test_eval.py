@@ -38,7 +38,8 @@ def test_convnet_too_deep():
                                     (dict(methods=['random', 'dm4']), "method='dm4'"), (dict(protocol='idc'), "protocol='idc'"),
                                     (dict(dataset='mnist'), "dataset='mnist'"), (dict(net='vgg'), "net='vgg'"), (dict(methods='random'), 'methods='),
                                     (dict(backbone='sd14'), "backbone='sd14'"), (dict(net='convnet6'), "net='convnet6' is not valid for 28 px"),
-                                    (dict(dataset='cifar10', net='convnet6'), "net='convnet6' is not valid for 32 px")])
+                                    (dict(dataset='cifar10', net='convnet6'), "net='convnet6' is not valid for 32 px"),
+                                    (dict(distill_seed=-1), 'distill_seed=-1'), (dict(distill_seed='one'), "distill_seed='one'")])
 def test_check_params_bad(kw, msg):
     p = dict(dataset='fashion-mnist', ipc=10, methods=['random'], seeds=3, protocol='dc', net='convnet3')
     with pytest.raises(ValueError, match=msg): check_params(**{**p, **kw})
