@@ -607,7 +607,7 @@ def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `p
     P, pr, results = saved['params'], saved['protocol'], saved['results']
     long = pd.DataFrame([{'method': m, 'seed': s, 'accuracy': a*100, 'metric': k} for m, r in results.items()
                          for k in ('final', 'best') for s, a in zip(r['seeds'], r[k])])
-    fig, ax = plt.subplots(figsize=(1.6*max(2, len(results)) + 3, 3.5))
+    fig, ax = plt.subplots(figsize=(1.6*max(3, len(results)) + 3, 3.8))
     sns.barplot(long, x='method', y='accuracy', hue='metric', errorbar=None, alpha=0.6, ax=ax)
     sns.stripplot(long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=4, legend=False, ax=ax)
     lo = max(0, 5*math.floor((long['accuracy'].min() - 3)/5))  # the differences are a few points: the axis starts near them
@@ -615,6 +615,7 @@ def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `p
     pub_random = PUBLISHED.get(P['dataset'], {}).get('random', {}).get(P['ipc'])
     if pub_random and 'random' in results: ax.axhline(pub_random, ls='--', c='gray', lw=1, label=f'random,\npublished ({pub_random})')
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    ax.set(ylabel=f'test accuracy (%), axis from {lo}',
-           title=f"{P['dataset']}, IPC {P['ipc']}, {pr['name']}/{P['net']} ({pr['epochs']} ep), {P['seeds']} seeds, backbone {P['backbone']}")
+    dseed = f", distillation seed {P['distill_seed']}" if P.get('distill_seed') else ''  # tables made before the parameter used seed 0
+    ax.set_ylabel(f'test accuracy (%), axis from {lo}')
+    ax.set_title(f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep), {P['seeds']} student seeds{dseed}", fontsize=10)
     fig.tight_layout(); return fig
