@@ -1,8 +1,9 @@
 """GPU throughput of evlf's samplers at full size, with random-initialised weights (no download).
 
 Cases (fp16, 50 steps):
-- D4M host: SD-1.5 UNet at 512 px (latents 4x64x64), img2img from prototypes, strength 0.7, guidance 8.
-- MGD3 host: DiT-XL/2 at 256 px (latents 4x32x32), from noise, guidance 4, mode guidance 0.1 for half the steps.
+- D4M host: SD-1.5 UNet at 512 px (latents 4x64x64), img2img from prototypes, strength 0.7, guidance 8, SD-1.5's PNDM.
+- MGD3 host: DiT-XL/2 at 256 px (latents 4x32x32), from noise, DiT's respaced steps and learned variance, guidance 4
+  on 3 channels, mode guidance 0.1 for the 24 steps with index > stop_t = 25 (the reference's conventions).
 For each: images/s of `D4MPipeline` / `MGD3Pipeline` with the whole batch in one call, against the reference code's way
 (the same pipeline called once per image), and the share of a class's time spent in the EVLF fusion module
 (fusing the class's real latents, 1300 per ImageNet class, before k-means and sampling).
@@ -42,7 +43,9 @@ def _models(tiny):
                                     sample_size=32, patch_size=2, num_embeds_ada_norm=1000)                  # DiT-XL/2 256
         sd_lat, dit_lat, text = 64, 32, (77, 768)
         fus = lambda g: EVLFFusion(latent_channels=4, text_dim=768, width=256, heads=4, layers=2, grid=g)   # the code variant
-    sched = DDPMScheduler(num_train_timesteps=1000, beta_schedule='scaled_linear', beta_start=0.00085, beta_end=0.012)
+    from diffusers import PNDMScheduler
+    from evlf.backbone import SD15_SCHEDULER
+    sched = PNDMScheduler(**SD15_SCHEDULER)  # SD-1.5's own
     return unet, dit, sched, sd_lat, dit_lat, text, fus
 
 def main(argv=None):
@@ -58,10 +61,13 @@ def main(argv=None):
         return 2
     from evlf.sampler import D4MPipeline, MGD3Pipeline, image_generators
     from evlf.core import save_json, versions
+    from evlf.sampler import host_scheduler, mgd3_scheduler
     from diffusers import DDPMScheduler
     dev = torch.device('cpu' if a.tiny else 'cuda'); dt = torch.float32 if a.tiny else torch.float16
     if a.tiny: a.steps, a.sd_batch, a.dit_batch, a.loop_images, a.class_images = 3, 4, 4, 2, 64
     unet, dit, sched, sd_lat, dit_lat, (L, D), fus = _models(a.tiny)
+    from evlf.backbone import DIT_SCHEDULER
+    dit_sched = DDPMScheduler(**DIT_SCHEDULER)
     res = dict(device=torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu (--tiny)', dtype=str(dt), steps=a.steps, cases={})
     g = torch.Generator().manual_seed(0)
     text = torch.randn(1, L, D, generator=g).to(dev, dt); null = torch.randn(1, L, D, generator=g).to(dev, dt)
@@ -86,12 +92,12 @@ def main(argv=None):
         if dev.type == 'cuda': torch.cuda.empty_cache()
 
     unet = unet.to(dev, dt).eval()
-    case('d4m_sd15_512', D4MPipeline(unet, DDPMScheduler.from_config(sched.config)), sd_lat, a.sd_batch,
+    case('d4m_sd15_512', D4MPipeline(unet, host_scheduler('pndm', sched.config)), sd_lat, a.sd_batch,
          dict(prompt_embeds=text, negative_prompt_embeds=null, strength=0.7, guidance_scale=8.0, num_inference_steps=a.steps), fus(sd_lat))
     del unet
     dit = dit.to(dev, dt).eval()
-    case('mgd3_dit_xl2_256', MGD3Pipeline(dit, DDPMScheduler.from_config(sched.config)), dit_lat, a.dit_batch,
-         dict(class_labels=1, guidance_scale=4.0, mode_guidance=0.1, guidance_stop=0.5, num_inference_steps=a.steps), fus(dit_lat))
+    case('mgd3_dit_xl2_256', MGD3Pipeline(dit, mgd3_scheduler(dit_sched.config)), dit_lat, a.dit_batch,
+         dict(class_labels=1, guidance_scale=4.0, mode_guidance=0.1, stop_t=min(25, a.steps - 2), cfg_channels=3, num_inference_steps=a.steps), fus(dit_lat))
     res['reference_h200_bare_loop'] = dict(dit_b1=0.72, dit_b50=14.7, sd15_img2img_b1=1.0, sd15_img2img_b32=4.5)
     res['versions'] = versions()
     if not a.tiny: save_json(res, Path(a.out)); print('wrote', a.out)

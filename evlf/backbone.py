@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler
+from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler, PNDMScheduler
 import evlf
 from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions, atomic_dir, cache_dir, fingerprint
 from .data import _resize
 
 # %% auto #0
-__all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder', 'minilm_text_encoder',
-           'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images', 'latent_fingerprint', 'fashion_tiny_configs',
-           'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet', 'fit_fashion_tiny']
+__all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder',
+           'minilm_text_encoder', 'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images', 'latent_fingerprint',
+           'fashion_tiny_configs', 'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet',
+           'fit_fashion_tiny']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -118,12 +119,15 @@ class Backbone:
     def dtype(self): return self.vae.dtype
 
     @torch.no_grad()
-    def encode_images(self, x:torch.Tensor, batch_size:int=256)->torch.Tensor:
-        "Float images `[B, C, H, W]` in [0, 1] (any size) -> UNSCALED VAE posterior means `[B, *latent_shape]`."
+    def encode_images(self, x:torch.Tensor, # float images `[B, C, H, W]` in [0, 1], any size
+                      batch_size:int=256, # images per VAE call
+                      generator:torch.Generator|None=None, # given: a posterior SAMPLE drawn with it, not the mean
+                     )->torch.Tensor:
+        "Images -> UNSCALED VAE latents `[B, *latent_shape]`: posterior means, or samples when a generator is given."
         x = _check_images(x, 'x')
         if x.shape[1] != self.channels: x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, self.channels, -1, -1)
-        out = [self.vae.encode(fit_images(b.to(self.device, self.dtype), self.image_size, self.fit)*2 - 1).latent_dist.mean for b in x.split(batch_size)]
-        return torch.cat(out)
+        dists = [self.vae.encode(fit_images(b.to(self.device, self.dtype), self.image_size, self.fit)*2 - 1).latent_dist for b in x.split(batch_size)]
+        return torch.cat([d.mean if generator is None else d.sample(generator) for d in dists])
 
     @torch.no_grad()
     def decode_latents(self, z:torch.Tensor, size:int|None=None, batch_size:int=256)->torch.Tensor:
@@ -280,6 +284,15 @@ def _tiny_configs(kind):
     return vae, den
 
 TINY_KINDS = ('sd15', 'dit256', 'fashion-tiny')
+SD15_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
+                      skip_prk_steps=True, set_alpha_to_one=False, steps_offset=1)  # SD-1.5's own PNDMScheduler config
+DIT_SCHEDULER = dict(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule='linear', clip_sample=False)  # DiT's
+
+def _shared_embedders(dit):
+    "`dit` with every block's timestep and class embedder equal to block 0's, as in DiT checkpoints converted to diffusers."
+    first = dit.transformer_blocks[0].norm1.emb.state_dict()
+    for blk in dit.transformer_blocks[1:]: blk.norm1.emb.load_state_dict(first)
+    return dit
 
 def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256' or 'fashion-tiny'
                   seed:int=0, # seed of the random weights
@@ -293,12 +306,18 @@ def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256' or 'fashion-tiny'
     vcfg, dcfg = _tiny_configs(kind)
     torch.manual_seed(seed)
     vae = AutoencoderKL(**vcfg)
-    den = UNet2DConditionModel(**dcfg) if kind == 'sd15' else DiTTransformer2DModel(**dcfg)
-    return _assemble(f'tiny-{kind}', vae, den, DDPMScheduler(num_train_timesteps=1000, beta_schedule='scaled_linear'),
-                     _tiny_clip(seed), 'text' if kind == 'sd15' else 'label', record={'weights': 'random', 'seed': seed})
+    den = UNet2DConditionModel(**dcfg) if kind == 'sd15' else _shared_embedders(DiTTransformer2DModel(**dcfg))
+    sched = PNDMScheduler(**SD15_SCHEDULER) if kind == 'sd15' else DDPMScheduler(**DIT_SCHEDULER)
+    return _assemble(f'tiny-{kind}', vae, den, sched, _tiny_clip(seed), 'text' if kind == 'sd15' else 'label',
+                     record={'weights': 'random', 'seed': seed})
 
 # %% ../nbs/02_backbone.ipynb #6a640ec0
 WEIGHTS_DIR = Path(evlf.__file__).parent/'weights'
+
+def _own_scheduler(config)->object:
+    "The scheduler class a hub repo names in its config (`_class_name`: SD-1.5's PNDMScheduler), built from that config."
+    import diffusers
+    return getattr(diffusers, config.get('_class_name') or 'DDPMScheduler', DDPMScheduler).from_config(config)
 
 def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', 'sd15', 'dit256'
                   device=None, # where to put it (default: cuda, mps or cpu)
@@ -323,7 +342,7 @@ def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', '
         vae = _from_pretrained(AutoencoderKL, repo, 'vae', f'{name} VAE')
         if name == 'sd15': den, text = _from_pretrained(UNet2DConditionModel, repo, 'unet', 'sd15 UNet'), clip_text_encoder(repo, 'text_encoder')
         else: den, text = _from_pretrained(DiTTransformer2DModel, repo, 'transformer', 'DiT-XL/2 transformer'), clip_text_encoder(text_weights or p['text_repo'], None)
-        sched = DDPMScheduler.from_config(_from_pretrained(DDPMScheduler, repo, 'scheduler', f'{name} scheduler').config)
+        sched = _own_scheduler(_from_pretrained(DDPMScheduler, repo, 'scheduler', f'{name} scheduler').config)
         bb = _assemble(name, vae, den, sched, text, p['conditioning'], p, f'from {repo!r}', {'weights': repo})
     return bb.to(get_device(device), dtype)
 

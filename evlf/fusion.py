@@ -14,8 +14,8 @@ from .core import (fingerprint, check_choice, check_int, check_float, seed_every
                        atomic_write, atomic_dir, save_json, load_json, versions)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'WEIGHTS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text', 'encode_real_set',
-           'train_fusion', 'fusion_quality', 'fuse_latents', 'load_fusion', 'fit_fusion']
+__all__ = ['VARIANTS', 'CORRUPTIONS', 'WEIGHTS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
+           'encode_real_set', 'train_fusion', 'fusion_quality', 'fuse_latents', 'load_fusion', 'fit_fusion']
 
 # %% ../nbs/03_fusion.ipynb #d1bf5d53
 class LatentProjector(nn.Module):
@@ -170,15 +170,19 @@ def lambda2_at(step:int, # micro-steps done so far
     return end if step >= n else start + (end - start)*step/n
 
 # %% ../nbs/03_fusion.ipynb #60bc2722
+CORRUPTIONS = ('batch', 'sample')
+
 def corrupt_text(tokens:torch.Tensor, # [B, L, D] text token states
-                 p_zero:float=0.2, # probability that a sample's text is all zeros
+                 p_zero:float=0.2, # probability that the text is all zeros
                  p_drop:float=0.1, # element dropout otherwise
                  noise_std:float=0.01, # std of the added Gaussian noise otherwise
                  generator:torch.Generator|None=None, # on `tokens.device`
+                 per:str='batch', # one zeroing coin for the whole 'batch' (the authors' code) or one per 'sample'
                 )->torch.Tensor:
-    "The authors' text-condition corruption, per sample: zeros with `p_zero`, else dropout + N(0, noise_std^2)."
+    "The authors' text-condition corruption: zeros with `p_zero`, else dropout + N(0, noise_std^2)."
+    check_choice('per', per, CORRUPTIONS)
     kw = dict(generator=generator, device=tokens.device)
-    zero = torch.rand(tokens.shape[0], **kw) < p_zero
+    zero = torch.rand(1 if per == 'batch' else tokens.shape[0], **kw) < p_zero
     keep = torch.rand(tokens.shape, **kw) >= p_drop
     out = tokens*keep/(1 - p_drop) + noise_std*torch.randn(tokens.shape, **kw, dtype=tokens.dtype)
     return torch.where(zero[:, None, None], torch.zeros_like(out), out)
@@ -277,7 +281,7 @@ def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labe
                  lambda2:tuple=(0.05, 1.0), # MSE weight: (start, end) of the linear ramp
                  ramp:float=0.5, # fraction of training the lambda2 ramp takes
                  tau:float=0.07, # InfoNCE temperature
-                 corrupt:bool|None=None, # text corruption (default: on for 'code', off for 'paper')
+                 corrupt:str|bool|None=None, # text corruption: 'batch', 'sample' or False (default: 'batch' for 'code', off for 'paper')
                  flip:bool=True, # random horizontal flip (the mirror image's latent when `data` has 'flipped')
                  width:int=256, heads:int=4, # module width and attention heads
                  layers:int|None=None, # attention blocks (default: 2 for 'code', 1 for 'paper')
@@ -302,7 +306,9 @@ def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labe
     check_float('weight_decay', weight_decay, min=0); check_float('ramp', ramp, min=0, max=1)
     if max_steps is not None: check_int('max_steps', max_steps, min=1)
     layers = params['layers'] = layers or (2 if variant == 'code' else 1)
-    corrupt = params['corrupt'] = variant == 'code' if corrupt is None else bool(corrupt)
+    if corrupt is None or corrupt is True: corrupt = 'batch' if variant == 'code' or corrupt else False
+    if corrupt is not False: check_choice('corrupt', corrupt, CORRUPTIONS)
+    params['corrupt'] = corrupt
     params['lambda2'] = list(lambda2); params['out_dir'] = str(out_dir)
     z_all, y_all, tok, pooled = data['latents'].float(), data['labels'].long(), data['tokens'].float(), data['pooled'].float()
     mir = data['flipped'].float() if 'flipped' in data else None
@@ -351,7 +357,7 @@ def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labe
                 f = flips[ix][:, None, None, None]
                 z = torch.where(f, mir[ix], z) if mir is not None else torch.where(f, z.flip(-1), z)
             z, y = z.to(dev), y.to(dev)
-            cond = corrupt_text(tok[y], generator=gd) if corrupt else tok[y]
+            cond = corrupt_text(tok[y], generator=gd, per=corrupt) if corrupt else tok[y]
             lam2 = lambda2_at(step, total, *lambda2, ramp=ramp)
             g0 = (k // grad_accum)*grad_accum; ngroup = min(grad_accum, nb - g0); end = k + 1 == g0 + ngroup
             with (contextlib.nullcontext() if end else acc.no_sync(obj)):

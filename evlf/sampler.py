@@ -4,12 +4,14 @@
 
 # %% ../nbs/04_sampler.ipynb #1c145139
 from __future__ import annotations
-import copy, hashlib, os, shutil, tempfile
+import copy, hashlib, inspect, math, os, shutil, tempfile
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from diffusers import DiffusionPipeline, DDPMScheduler, ImagePipelineOutput
+from diffusers import (DiffusionPipeline, DDPMScheduler, DDIMScheduler, PNDMScheduler, EulerDiscreteScheduler,
+                       ImagePipelineOutput)
+from diffusers.models.embeddings import LabelEmbedding
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
@@ -19,9 +21,10 @@ from .fusion import fuse_latents
 from .backbone import latent_fingerprint
 
 # %% auto #0
-__all__ = ['METHODS', 'D4M_DEFAULTS', 'MGD3_DEFAULTS', 'FINETUNE_DEFAULTS', 'FASHION_TINY_D4M', 'FASHION_TINY_MGD3',
-           'FASHION_TINY_FT', 'image_generators', 'encode_class', 'fused_class', 'prototypes', 'D4MPipeline',
-           'MGD3Pipeline', 'finetune_denoiser', 'distill_params', 'distill']
+__all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE', 'HOST_DEFAULTS',
+           'image_generators', 'encode_class', 'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline',
+           'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser', 'distill_params',
+           'distill']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -115,22 +118,39 @@ def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
 # %% ../nbs/04_sampler.ipynb #df11cc40
 def _text_conditioned(denoiser)->bool: return 'cross_attention_dim' in denoiser.config
 
-def _predict_eps(denoiser, x, t, cond):
-    "The denoiser's noise prediction for `x` at timestep `t` under `cond` (text tokens or class labels)."
-    tt = torch.as_tensor(t, device=x.device).reshape(-1).expand(len(x))
-    out = (denoiser(x, tt, encoder_hidden_states=cond).sample if _text_conditioned(denoiser)
-           else denoiser(x, timestep=tt, class_labels=cond).sample)
-    return out[:, :x.shape[1]]
+def _learns_variance(denoiser)->bool:
+    "Whether the denoiser predicts its variance too (DiT's `learn_sigma`: twice as many channels out as in)."
+    return denoiser.config.out_channels == 2*denoiser.config.in_channels
 
-def _guided_eps(denoiser, x, t, cond, uncond, guidance_scale:float):
-    "Classifier-free guided noise prediction (no guidance when the scale is <= 1 or there is no `uncond`)."
-    if uncond is None or guidance_scale <= 1: return _predict_eps(denoiser, x, t, cond)
-    e_u, e_c = _predict_eps(denoiser, torch.cat([x, x]), t, torch.cat([uncond, cond])).chunk(2)
-    return e_u + guidance_scale*(e_c - e_u)
+def _model_output(denoiser, x, t, cond)->torch.Tensor:
+    "The denoiser's whole output for `x` at timestep `t` under `cond` (text tokens or class labels)."
+    tt = torch.as_tensor(t, device=x.device).reshape(-1).expand(len(x))
+    if _text_conditioned(denoiser): return denoiser(x, tt, encoder_hidden_states=cond).sample
+    return denoiser(x, timestep=tt, class_labels=cond).sample
+
+def _predict_eps(denoiser, x, t, cond)->torch.Tensor:
+    "The denoiser's noise prediction for `x` (a learned variance dropped)."
+    return _model_output(denoiser, x, t, cond)[:, :x.shape[1]]
+
+def _guided_output(denoiser, x, t, cond, uncond, guidance_scale:float, cfg_channels:int|None=None)->torch.Tensor:
+    "Classifier-free guidance on the first `cfg_channels` noise channels (None: all); the rest is the conditional output."
+    if uncond is None or guidance_scale <= 1: return _model_output(denoiser, x, t, cond)
+    o_u, o_c = _model_output(denoiser, torch.cat([x, x]), t, torch.cat([uncond, cond])).chunk(2)
+    k = cfg_channels or x.shape[1]
+    return torch.cat([o_u[:, :k] + guidance_scale*(o_c[:, :k] - o_u[:, :k]), o_c[:, k:]], 1)
 
 # %% ../nbs/04_sampler.ipynb #b0c4cfdb
+SCHEDULERS = dict(pndm=PNDMScheduler, ddim=DDIMScheduler, ddpm=DDPMScheduler, euler=EulerDiscreteScheduler)
+
+def host_scheduler(name:str, # one of `SCHEDULERS`
+                   config, # the backbone's scheduler config (its betas and offsets are kept)
+                  ):
+    "The diffusers scheduler `name`, built from a backbone's scheduler config (PNDM as SD-1.5 runs it: no Runge-Kutta warm-up)."
+    extra = dict(skip_prk_steps=True) if name == 'pndm' else {}
+    return SCHEDULERS[check_choice('scheduler', name, SCHEDULERS)].from_config(config, **extra)
+
 class _LatentPipeline(DiffusionPipeline):
-    "Shared parts of the two hosts: components, conditions, decoding."
+    "Shared parts of the two hosts: components, conditions, scheduler steps, decoding."
     model_cpu_offload_seq = 'denoiser->vae'
     def __init__(self, denoiser, scheduler, vae=None):
         super().__init__()
@@ -149,6 +169,11 @@ class _LatentPipeline(DiffusionPipeline):
         if class_labels is None: raise ValueError('this denoiser is class-conditioned: pass class_labels')
         cond = torch.as_tensor(class_labels, device=dev).reshape(-1).expand(n)
         return cond, torch.full_like(cond, self.denoiser.config.num_embeds_ada_norm)
+
+    def _step(self, model_output, t, latents, generator):
+        "One scheduler step; `generator` goes only to a `step` that takes it (PNDM's does not)."
+        kw = {'generator': generator} if 'generator' in inspect.signature(self.scheduler.step).parameters else {}
+        return self.scheduler.step(model_output, t, latents, **kw).prev_sample
 
     def _output(self, latents, output_type, return_dict):
         "Scaled latents as they are ('latent'), or decoded with the registered VAE to [0, 1] ('pt', 'np', 'pil')."
@@ -187,16 +212,55 @@ class D4MPipeline(_LatentPipeline):
         noise = randn_tensor(z0.shape, generator=generator, device=dev, dtype=dtype)
         latents = self.scheduler.add_noise(z0, noise, timesteps[:1].repeat(len(z0)))
         for t in self.progress_bar(timesteps):
-            eps = _guided_eps(self.denoiser, self.scheduler.scale_model_input(latents, t), t, cond, uncond, guidance_scale)
-            latents = self.scheduler.step(eps, t, latents, generator=generator).prev_sample
+            x = self.scheduler.scale_model_input(latents, t)
+            eps = _guided_output(self.denoiser, x, t, cond, uncond, guidance_scale)[:, :x.shape[1]]
+            latents = self._step(eps, t, latents, generator)
         return self._output(latents, output_type, return_dict)
 
 # %% ../nbs/04_sampler.ipynb #310a47b4
-def _posterior_std(scheduler, t, t_prev)->float:
-    "The DDPM posterior standard deviation from timestep `t` to `t_prev` (-1: the end)."
-    ac = scheduler.alphas_cumprod
-    a_t = ac[int(t)].double(); a_p = ac[int(t_prev)].double() if t_prev >= 0 else torch.tensor(1., dtype=torch.float64)
-    return float(((1 - a_p)/(1 - a_t)*(1 - a_t/a_p)).clamp(min=0).sqrt())
+MGD3_VARIANCES = ('fixed_small', 'learned_range')
+SPACINGS = ('linspace', 'leading', 'trailing')
+
+def mgd3_scheduler(config, # the backbone's scheduler config (its betas are kept)
+                   variance_type:str='learned_range', # 'learned_range' (DiT's learned variance) or 'fixed_small'
+                   timestep_spacing:str='linspace', # 'linspace': DiT's respacing, 999 ... 0
+                  )->DDPMScheduler:
+    "The DDPM scheduler MGD3 samples with: DiT's respaced timesteps and variance, the predicted x0 never clipped."
+    check_choice('variance_type', variance_type, MGD3_VARIANCES); check_choice('timestep_spacing', timestep_spacing, SPACINGS)
+    return DDPMScheduler.from_config(config, variance_type=variance_type, timestep_spacing=timestep_spacing,
+                                     clip_sample=False, thresholding=False)
+
+def mode_guided(step:int, # the step, 0 the first (noisiest)
+                n:int, # steps in all
+                stop_t:int, # the reference's stop_t
+               )->bool:
+    "Whether `step` is mode-guided: MGD3 guides while the step's index (n-1 for the first, 0 for the last) is > stop_t."
+    return n - 1 - step > stop_t
+
+def _step_std(scheduler, t, t_prev, predicted_variance=None):
+    "The std of the step from `t` to `t_prev` (-1: the end): the posterior's, or DiT's learned range given its output."
+    ac = scheduler.alphas_cumprod.double()
+    a_t = ac[int(t)]; a_p = ac[int(t_prev)] if t_prev >= 0 else torch.ones((), dtype=torch.float64)
+    beta = 1 - a_t/a_p
+    log_post = ((1 - a_p)/(1 - a_t)*beta).clamp(min=1e-20).log()
+    if predicted_variance is None: return float((0.5*log_post).exp())
+    frac = (predicted_variance.double() + 1)/2
+    return (0.5*(frac*beta.log() + (1 - frac)*log_post)).exp().to(predicted_variance.dtype)
+
+# %% ../nbs/04_sampler.ipynb #3e3165c3
+def _check_variance(denoiser, # the denoiser that will sample
+                    variance_type:str, # the scheduler's variance type
+                    cfg_channels:int|None, # noise channels that get classifier-free guidance (None: all)
+                   ):
+    "Refuse DiT-only conventions on a denoiser that predicts no variance, before any work."
+    learned, C = _learns_variance(denoiser), denoiser.config.in_channels
+    if variance_type == 'learned_range' and not learned:
+        raise ValueError(f"variance_type='learned_range' needs a denoiser that predicts its variance ({2*C} output channels, "
+                         f"like DiT-XL/2); this one has {denoiser.config.out_channels}: accepted here: 'fixed_small'")
+    if cfg_channels is not None:
+        check_int('cfg_channels', cfg_channels, min=1, max=C)
+        if not learned: raise ValueError(f'cfg_channels={cfg_channels} (DiT\'s guidance of part of the noise channels) needs a denoiser '
+                                         'with learned variance, like DiT-XL/2; accepted for this denoiser: None (all channels)')
 
 class MGD3Pipeline(_LatentPipeline):
     "MGD3: sampling from noise with classifier-free guidance and mode guidance towards one prototype per image."
@@ -209,70 +273,218 @@ class MGD3Pipeline(_LatentPipeline):
                  num_inference_steps:int=50, # scheduler steps
                  guidance_scale:float=4.0, # classifier-free guidance scale (<= 1: none)
                  mode_guidance:float=0.1, # lambda: the strength of the pull towards the mode
-                 guidance_stop:float=0.5, # share of the steps (from the start) that are mode-guided
+                 stop_t:int=25, # mode guidance while the step index (n-1 first ... 0 last) is > stop_t: 24 of 50 steps
+                 cfg_channels:int|None=None, # noise channels that get CFG (None: all; DiT's reference: 3)
                  generator=None, # a torch.Generator or one per image
                  output_type:str='latent', # 'latent' (scaled), or decoded: 'pt', 'np', 'pil'
                  return_dict:bool=True):
-        check_float('mode_guidance', mode_guidance, min=0); check_float('guidance_stop', guidance_stop, min=0, max=1)
+        check_float('mode_guidance', mode_guidance, min=0); stop_t = check_int('stop_t', stop_t, min=0)
+        learned = self.scheduler.config.variance_type == 'learned_range'
+        _check_variance(self.denoiser, self.scheduler.config.variance_type, cfg_channels)
         dev, dtype = self._execution_device, self.denoiser.dtype
         cond, uncond = self._conditions(len(modes), prompt_embeds, negative_prompt_embeds, class_labels, guidance_scale)
         self.scheduler.set_timesteps(num_inference_steps, device=dev)
-        ts = self.scheduler.timesteps; n_guided = int(round(guidance_stop*len(ts)))
-        m = modes.to(dev, dtype)
+        ts, C, m = self.scheduler.timesteps, modes.shape[1], modes.to(dev, dtype)
         latents = randn_tensor(m.shape, generator=generator, device=dev, dtype=dtype)*self.scheduler.init_noise_sigma
         for i, t in enumerate(self.progress_bar(ts)):
-            eps = _guided_eps(self.denoiser, self.scheduler.scale_model_input(latents, t), t, cond, uncond, guidance_scale)
-            a_t = self.scheduler.alphas_cumprod[int(t)].to(dev, dtype)
-            x0 = (latents - (1 - a_t).sqrt()*eps)/a_t.sqrt()
-            prev = self.scheduler.step(eps, t, latents, generator=generator).prev_sample
-            if i < n_guided and mode_guidance > 0:
-                prev = prev - mode_guidance*_posterior_std(self.scheduler, t, ts[i+1] if i+1 < len(ts) else -1)*(x0 - m)
+            out = _guided_output(self.denoiser, self.scheduler.scale_model_input(latents, t), t, cond, uncond, guidance_scale, cfg_channels)
+            prev = self._step(out[:, :2*C] if learned else out[:, :C], t, latents, generator)
+            if mode_guidance > 0 and mode_guided(i, len(ts), stop_t):
+                a_t = self.scheduler.alphas_cumprod[int(t)].to(dev, dtype)
+                x0 = (latents - (1 - a_t).sqrt()*out[:, :C])/a_t.sqrt()
+                std = _step_std(self.scheduler, t, ts[i+1] if i+1 < len(ts) else -1, out[:, C:2*C] if learned else None)
+                prev = prev - mode_guidance*std*(x0 - m)
             latents = prev
         return self._output(latents, output_type, return_dict)
 
+# %% ../nbs/04_sampler.ipynb #84eacab8
+FINETUNE_RECIPES = ('full', 'difffit')
+_NORMS = (torch.nn.LayerNorm, torch.nn.GroupNorm, torch.nn.BatchNorm2d)
+
+def difffit_parameters(model)->list:
+    "Names of the parameters DiffFit trains: biases, normalisation weights, gammas and class-label embeddings."
+    keep = set()
+    for mn, mod in model.named_modules():
+        for pn, _ in mod.named_parameters(prefix=mn, recurse=isinstance(mod, LabelEmbedding)):
+            last = pn.rsplit('.', 1)[-1]
+            if last == 'bias' or 'gamma' in last or isinstance(mod, (*_NORMS, LabelEmbedding)): keep.add(pn)
+    return [n for n, _ in model.named_parameters() if n in keep]
+
+def _last_linear(mod)->torch.nn.Linear:
+    return [m for m in mod.modules() if isinstance(m, torch.nn.Linear)][-1]
+
+def _add_gammas(model)->list:
+    "DiffFit's gammas (init 1) on the first half of a DiT's blocks, as forward hooks: `[(linear, [gammas], hook)]`."
+    out = []
+    for i, blk in enumerate(getattr(model, 'transformer_blocks', [])[:len(getattr(model, 'transformer_blocks', []))//2]):
+        a = blk.attn1
+        sites = dict(q=(a.to_q, 1), k=(a.to_k, 1), v=(a.to_v, 1), attn=(a.to_out[0], 2), ff=(_last_linear(blk.ff), 1))
+        for name, (lin, n) in sites.items():
+            gs = [torch.nn.Parameter(torch.ones(lin.out_features, device=lin.weight.device)) for _ in range(n)]
+            for j, g in enumerate(gs): model.register_parameter(f'difffit_gamma_{i}_{name}_{j}', g)
+            out.append((lin, gs, lin.register_forward_hook(lambda m, inp, o, gs=gs: o*math.prod(gs))))
+    return out
+
+@torch.no_grad()
+def _fold_gammas(model, sites:list):
+    "Fold the gammas into their linear layers, remove the hooks and the gamma parameters."
+    for lin, gs, hook in sites:
+        s = math.prod(g.detach() for g in gs); hook.remove()
+        lin.weight.mul_(s[:, None])
+        if lin.bias is not None: lin.bias.mul_(s)
+    for n in [n for n, _ in model.named_parameters() if n.startswith('difffit_gamma_')]: delattr(model, n)
+
+def _tie_embedders(model)->bool:
+    "Make a converted DiT's per-block timestep/class embedders one shared module again, if they are equal copies."
+    blocks = getattr(model, 'transformer_blocks', [])
+    if len(blocks) < 2 or not hasattr(blocks[0].norm1, 'emb'): return False
+    first = blocks[0].norm1.emb.state_dict()
+    if not all(all(torch.equal(v, b.norm1.emb.state_dict()[k]) for k, v in first.items()) for b in blocks[1:]): return False
+    for b in blocks[1:]: b.norm1.emb = blocks[0].norm1.emb
+    return True
+
+def _untie_embedders(model):
+    "Give every block its own copy of the shared embedder again (so the model saves as the original layout)."
+    blocks = model.transformer_blocks
+    for b in blocks[1:]: b.norm1.emb = copy.deepcopy(blocks[0].norm1.emb)
+
+# %% ../nbs/04_sampler.ipynb #d71cd520
+def _gaussian_cdf(x): return 0.5*(1 + torch.tanh(math.sqrt(2/math.pi)*(x + 0.044715*x**3)))
+
+def _vb_term(scheduler, # the training scheduler (all its timesteps)
+             x0:torch.Tensor, xt:torch.Tensor, # clean and noised latents
+             t:torch.Tensor, # timesteps `[B]`
+             eps:torch.Tensor, # predicted noise (used detached: the bound trains the variance only)
+             v:torch.Tensor, # the predicted variance output in [-1, 1] (learned range)
+            )->torch.Tensor:
+    "DiT's variational-bound term per sample, in bits per dimension: KL to the true posterior, the decoder NLL at t = 0."
+    ac = scheduler.alphas_cumprod.to(x0.device, torch.float64)
+    ac_prev = torch.cat([ac.new_ones(1), ac[:-1]]); betas = 1 - ac/ac_prev
+    post = betas*(1 - ac_prev)/(1 - ac); log_post = torch.cat([post[1:2], post[1:]]).log()  # clipped at t = 0, as DiT
+    f = lambda a: a[t].view(-1, 1, 1, 1).to(x0.dtype)
+    c0, ct = f(betas*ac_prev.sqrt()/(1 - ac)), f((1 - ac_prev)*(1 - betas).sqrt()/(1 - ac))
+    x0_hat = (xt - f((1 - ac).sqrt())*eps.detach())/f(ac.sqrt())
+    mean_true, mean = c0*x0 + ct*xt, c0*x0_hat + ct*xt
+    frac = (v + 1)/2; log_var = frac*f(betas.log()) + (1 - frac)*f(log_post)
+    kl = 0.5*(-1 + log_var - f(log_post) + (f(log_post) - log_var).exp() + (mean_true - mean)**2*(-log_var).exp())
+    inv = (-0.5*log_var).exp(); d = x0 - mean
+    cdf_hi, cdf_lo = _gaussian_cdf(inv*(d + 1/255)), _gaussian_cdf(inv*(d - 1/255))
+    nll = -torch.where(x0 < -0.999, cdf_hi.clamp(min=1e-12).log(),
+                       torch.where(x0 > 0.999, (1 - cdf_lo).clamp(min=1e-12).log(), (cdf_hi - cdf_lo).clamp(min=1e-12).log()))
+    return torch.where(t.view(-1, 1, 1, 1) == 0, nll, kl).flatten(1).mean(1)/math.log(2)
+
 # %% ../nbs/04_sampler.ipynb #caa62449
+def _epoch_batches(n:int, batch_size:int, g:torch.Generator)->list:
+    "One shuffled epoch of `n` items in full batches (the last partial one dropped; all `n` when fewer than a batch)."
+    perm = torch.randperm(n, generator=g)
+    return [perm[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)] or [perm]
+
 def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a copy is trained)
-                      scheduler, # its training noise scheduler (DDPM)
+                      scheduler, # its training noise scheduler
                       latents:torch.Tensor, # scaled (fused) latents `[N, C, h, w]`
                       labels:torch.Tensor, # class index of each latent `[N]`
                       conds:torch.Tensor, # the condition of each class: text tokens `[K, L, D]` or labels `[K]`
                       null:torch.Tensor, # the unconditional input for one sample (`bb.null_condition(1)`)
-                      steps:int=200, # optimiser steps
+                      recipe:str='full', # 'full' (every parameter) or 'difffit' (biases, norms, gammas, label embedding)
+                      steps:int|None=None, # optimiser steps (None: one epoch over `latents`)
                       lr:float=1e-4, # AdamW learning rate
                       batch_size:int=64, # latents per step
+                      weight_decay:float=1e-2, # AdamW weight decay
+                      ema:float|None=None, # decay of the weights' moving average, which is returned (None: the weights)
                       uncond_prob:float=0.1, # probability of dropping the condition (keeps CFG working)
-                      seed:int=0, # seed of the batches, timesteps and noise
+                      seed:int=0, # seed of the batches, timesteps, noise and condition drops
                       progress:bool=True, # show a progress bar
                      ):
-    "A copy of `denoiser` fine-tuned with the noise-prediction loss on `latents` under their class conditions."
+    "A copy of `denoiser` fine-tuned with the noise-prediction loss (+ DiT's VB term if it learns its variance)."
+    check_choice('recipe', recipe, FINETUNE_RECIPES)
     dtype0 = next(denoiser.parameters()).dtype
-    model = copy.deepcopy(denoiser).float().train().requires_grad_(True)  # trained in float32 (AdamW on fp16 weights underflows)
-    p = next(model.parameters()); dev = p.device
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
-    g = torch.Generator().manual_seed(seed); T = scheduler.config.num_train_timesteps
-    for _ in tqdm(range(steps), desc='fine-tune', disable=not progress):
-        i = torch.randint(len(latents), (batch_size,), generator=g)
-        x0 = latents[i].to(dev, p.dtype); c = conds[labels[i]].to(dev)
-        drop = (torch.rand(batch_size, generator=g) < uncond_prob).to(dev)
-        nb = null.to(dev).expand_as(c)
-        c = torch.where(drop.view(-1, *[1]*(c.dim() - 1)), nb, c)
-        t = torch.randint(T, (batch_size,), generator=g).to(dev); eps = torch.randn(x0.shape, generator=g).to(dev, p.dtype)
-        loss = F.mse_loss(_predict_eps(model, scheduler.add_noise(x0, eps, t), t, c.to(p.dtype) if c.is_floating_point() else c).float(), eps.float())
+    model = copy.deepcopy(denoiser).float().train()  # trained in float32 (AdamW on fp16 weights underflows)
+    for mod in model.modules():
+        if isinstance(mod, LabelEmbedding): mod.eval()  # no label dropout of its own: ours below is seeded
+    sites, tied = (_add_gammas(model), _tie_embedders(model)) if recipe == 'difffit' else ([], False)
+    train = set(difffit_parameters(model)) if recipe == 'difffit' else None
+    for n, q in model.named_parameters(): q.requires_grad_(train is None or n in train)
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    avg = [q.detach().clone() for q in params] if ema is not None else None
+    update = torch.optim.swa_utils.get_ema_multi_avg_fn(ema) if ema is not None else None
+    dev, g, T = params[0].device, torch.Generator().manual_seed(seed), scheduler.config.num_train_timesteps
+    batches = _epoch_batches(len(latents), batch_size, g)
+    steps = len(batches) if steps is None else steps
+    learned = _learns_variance(model)
+    for k in tqdm(range(steps), desc=f'fine-tune ({recipe})', disable=not progress):
+        if k and k % len(batches) == 0: batches = _epoch_batches(len(latents), batch_size, g)
+        i = batches[k % len(batches)]
+        x0 = latents[i].to(dev, torch.float32); c = conds[labels[i]].to(dev)
+        drop = (torch.rand(len(i), generator=g) < uncond_prob).to(dev)
+        c = torch.where(drop.view(-1, *[1]*(c.dim() - 1)), null.to(dev).expand_as(c), c)
+        t = torch.randint(T, (len(i),), generator=g).to(dev); eps = torch.randn(x0.shape, generator=g).to(dev)
+        xt = scheduler.add_noise(x0, eps, t)
+        out = _model_output(model, xt, t, c.float() if c.is_floating_point() else c).float()
+        C = x0.shape[1]
+        loss = F.mse_loss(out[:, :C], eps)
+        if learned: loss = loss + _vb_term(scheduler, x0, xt, t, out[:, :C], out[:, C:]).mean()
         opt.zero_grad(set_to_none=True); loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+        if recipe == 'full': torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if avg is not None: update(avg, [q.detach() for q in params], k)
+    with torch.no_grad():
+        if avg is not None:
+            for q, a in zip(params, avg): q.copy_(a)  # the moving average is what is sampled
+    _fold_gammas(model, sites)
+    if tied: _untie_embedders(model)
     return model.to(dtype0).eval().requires_grad_(False)
 
 # %% ../nbs/04_sampler.ipynb #01798f80
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
-D4M_DEFAULTS = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50)
-MGD3_DEFAULTS = dict(num_inference_steps=50, guidance_scale=4.0, mode_guidance=0.1, guidance_stop=0.5)
-FINETUNE_DEFAULTS = dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8)
-FASHION_TINY_D4M = dict(strength=0.7, guidance_scale=5.0, negative_prompt='', num_inference_steps=50)
-FASHION_TINY_MGD3 = dict(num_inference_steps=50, guidance_scale=3.0, mode_guidance=0.1, guidance_stop=0.5)
-FASHION_TINY_FT = dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)
-_PRESET_DEFAULTS = {'fashion-tiny': (FASHION_TINY_D4M, FASHION_TINY_MGD3, FASHION_TINY_FT)}
+FINETUNE_RECIPE = dict(  # what a recipe fixes; its steps, lr and batch are settings (`_RECIPE_SETTINGS`)
+    full=dict(weight_decay=1e-2, ema=None, per_class=None, posterior='mean'),
+    difffit=dict(weight_decay=0.0, ema=0.9999, per_class=1000, posterior='sample'))
+_RECIPE_SETTINGS = dict(full=dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8),
+                        difffit=dict(finetune_steps=None, finetune_lr=1e-3, finetune_batch=256))
+_D4M_REF = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50, scheduler='pndm')
+_MGD3_REF = dict(num_inference_steps=50, guidance_scale=4.0, mode_guidance=0.1, stop_t=25, timestep_spacing='linspace',
+                 variance_type='learned_range', cfg_channels=3)
+_UNET_VARIANCE = dict(variance_type='fixed_small', cfg_channels=None)  # a UNet predicts no variance
+HOST_DEFAULTS = {
+    'sd15': dict(d4m=_D4M_REF, mgd3={**_MGD3_REF, **_UNET_VARIANCE}, finetune_recipe='difffit'),
+    'dit256': dict(d4m=_D4M_REF, mgd3=_MGD3_REF, finetune_recipe='difffit'),
+    'fashion-tiny': dict(d4m=dict(strength=0.7, guidance_scale=5.0, negative_prompt='', num_inference_steps=50, scheduler='ddpm'),
+                         mgd3=dict(num_inference_steps=50, guidance_scale=3.0, mode_guidance=0.1, stop_t=25,
+                                   timestep_spacing='leading', **_UNET_VARIANCE),
+                         finetune_recipe='full', full=dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)),
+}
 _RUN_OPTIONS = dict(batch_size=None, encode_batch=256, overwrite=False, root=None, device=None, progress=True)
-_HOST_KEYS = {*D4M_DEFAULTS, *MGD3_DEFAULTS, *FINETUNE_DEFAULTS, 'km_expand', 'fusion', 'fusion_model', 'fusion_variant', 'finetune'}
+_NONE_OK = {'cfg_channels', 'finetune_steps'}  # keys whose None means something (all channels; one epoch)
+
+def _host_defaults(backbone)->dict:
+    "The defaults of a backbone name; 'tiny-<preset>' takes its preset's, other names the reference D4M and a safe MGD3."
+    name = (backbone or '').removeprefix('tiny-')
+    return HOST_DEFAULTS.get(name, dict(d4m=_D4M_REF, mgd3={**_MGD3_REF, **_UNET_VARIANCE}, finetune_recipe='difffit'))
+
+# %% ../nbs/04_sampler.ipynb #61eb38a9
+def _method_defaults(method:str, backbone, options:dict)->dict:
+    "Every host setting of `method` on `backbone` at its default; the fine-tuning recipe's as the options choose it."
+    if method == 'random': return {}
+    hd = _host_defaults(backbone)
+    recipe = options.get('finetune_recipe') or hd['finetune_recipe']
+    check_choice('finetune_recipe', recipe, FINETUNE_RECIPES)
+    ft = {'finetune_recipe': recipe, **_RECIPE_SETTINGS[recipe], **hd.get(recipe, {})}
+    return dict(hd['d4m' if method.startswith('d4m') else 'mgd3'], km_expand=10, fusion=method.endswith('+evlf'),
+                fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', **ft)
+
+def _check_host(p:dict)->dict:
+    "Host settings checked and normalised, each error naming the setting and what it accepts."
+    for k, lo, opn in (('strength', 0, True), ('guidance_scale', 0, False), ('mode_guidance', 0, False), ('finetune_lr', 0, True)):
+        if k in p: p[k] = check_float(k, p[k], min=lo, min_open=opn)
+    for k in ('num_inference_steps', 'km_expand', 'finetune_batch', 'stop_t', 'finetune_steps', 'cfg_channels'):
+        if p.get(k) is not None: p[k] = check_int(k, p[k], min=0 if k == 'stop_t' else 1)
+    for k, ok in (('scheduler', SCHEDULERS), ('timestep_spacing', SPACINGS), ('variance_type', MGD3_VARIANCES), ('fusion_variant', ('code', 'paper'))):
+        if k in p: check_choice(k, p[k], ok)
+    for k in ('fusion', 'finetune'):
+        if k in p and not isinstance(p[k], (bool, np.bool_)): raise ValueError(f'{k}={p[k]!r} is not valid; accepted: True, False')
+    if isinstance(p.get('fusion_model'), (str, Path)): p['fusion_model'] = str(p['fusion_model'])
+    return p
 
 def distill_params(method:str, # one of `METHODS`
                    backbone:str|None=None, # the backbone's name (its defaults apply)
@@ -280,27 +492,15 @@ def distill_params(method:str, # one of `METHODS`
                   )->dict:
     "Every setting that decides a distilled set, defaults filled in and checked."
     check_choice('method', method, METHODS)
-    if method == 'random': dflt = {}
-    else:
-        d4m, mgd3, ft = _PRESET_DEFAULTS.get(backbone, (D4M_DEFAULTS, MGD3_DEFAULTS, FINETUNE_DEFAULTS))
-        dflt = dict(d4m if method.startswith('d4m') else mgd3, km_expand=10, fusion=method.endswith('+evlf'),
-                    fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', **ft)
-    known = set(dflt) | set(_RUN_OPTIONS) | (_HOST_KEYS if method == 'random' else set())  # 'random' ignores host settings
+    dflt = _method_defaults(method, backbone, options)
+    host_keys = set().union(*(_method_defaults(m, backbone, {}) for m in METHODS[1:]), ['finetune_recipe'])
+    known = set(dflt) | set(_RUN_OPTIONS) | (host_keys if method == 'random' else set())  # 'random' ignores host settings
     bad = sorted(set(options) - known)
     if bad: raise ValueError(f'unknown option(s) {", ".join(bad)} for method={method!r}; accepted: {", ".join(sorted(known))}')
-    p = {**dflt, **{k: v for k, v in options.items() if k in dflt and v is not None}}
-    if not p.get('finetune'): [p.pop(k, None) for k in ('finetune_steps', 'finetune_lr', 'finetune_batch')]
+    p = {**dflt, **{k: v for k, v in options.items() if k in dflt and (v is not None or k in _NONE_OK)}}
+    if not p.get('finetune'): [p.pop(k, None) for k in list(p) if k.startswith('finetune_')]
     if not p.get('fusion'): p.pop('fusion_model', None); p.pop('fusion_variant', None)
-    if 'fusion_variant' in p: check_choice('fusion_variant', p['fusion_variant'], ('code', 'paper'))
-    for k, lo, opn in (('strength', 0, True), ('guidance_scale', 0, False), ('mode_guidance', 0, False), ('finetune_lr', 0, True)):
-        if k in p: p[k] = check_float(k, p[k], min=lo, min_open=opn)
-    if 'guidance_stop' in p: p['guidance_stop'] = check_float('guidance_stop', p['guidance_stop'], min=0, max=1)
-    for k in ('num_inference_steps', 'km_expand', 'finetune_steps', 'finetune_batch'):
-        if k in p: p[k] = check_int(k, p[k], min=1)
-    for k in ('fusion', 'finetune'):
-        if k in p and not isinstance(p[k], (bool, np.bool_)): raise ValueError(f'{k}={p[k]!r} is not valid; accepted: True, False')
-    if isinstance(p.get('fusion_model'), (str, Path)): p['fusion_model'] = str(p['fusion_model'])
-    return p
+    return _check_host(p)
 
 # %% ../nbs/04_sampler.ipynb #a86405f4
 def _get_backbone(backbone, device=None):
@@ -330,35 +530,55 @@ def _class_label(ds, label:int, denoiser)->int:
     return label
 
 # %% ../nbs/04_sampler.ipynb #e61f1ee7
+def _class_subset(ds, label:int, n:int, seed:int)->torch.Tensor:
+    "Indices of `n` images of class `label` (all when it has fewer), drawn with the class's first image generator."
+    idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
+    return idx[torch.randperm(len(idx), generator=image_generators(seed, label, n)[0])[:n].sort().values]
+
+def _finetune_latents(bb, ds, fusion, label:int, recipe:dict, seed:int, encode_batch:int)->torch.Tensor:
+    "The scaled (fused) latents of class `label` a recipe trains on: every posterior mean, or a sample of <= per_class images."
+    if recipe['posterior'] == 'mean': return fused_class(ds, bb, label, fusion, encode_batch)*bb.scaling_factor
+    idx = _class_subset(ds, label, recipe['per_class'], seed)
+    g = torch.Generator(bb.device).manual_seed(int(image_generators(seed, label, 2)[1].initial_seed()))
+    z = torch.cat([bb.encode_images(_match_channels(_class_images(ds, i), _vae_channels(bb)), generator=g).float().cpu()
+                   for i in idx.split(encode_batch)])
+    return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)*bb.scaling_factor
+
 def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool):
     "The denoiser fine-tuned on the (fused) latents of all classes (Eq. 13), from the cache when there."
-    den = bb.denoiser; prompts = list(ds.prompts)
+    den = bb.denoiser; prompts = list(ds.prompts); rec = FINETUNE_RECIPE[p['finetune_recipe']]
+    settings = {k: p[k] for k in ('finetune_recipe', 'finetune_steps', 'finetune_lr', 'finetune_batch')}
     key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), _dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
-                       p['finetune_steps'], p['finetune_lr'], p['finetune_batch'], seed, prompts)
+                      settings, rec, seed, prompts)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
     if (path/'config.json').exists(): return type(den).from_pretrained(path).to(par.device, par.dtype).eval().requires_grad_(False)
-    toks = bb.text.encode(prompts).tokens
-    zs, ys = [], []
-    for c in range(len(prompts)):
-        zs.append(fused_class(ds, bb, c, fusion, encode_batch)*bb.scaling_factor)
-        ys.append(torch.full((len(zs[-1]),), c))
-    conds = toks if _text_conditioned(den) else torch.tensor([_class_label(ds, c, den) for c in range(len(prompts))])
-    model = finetune_denoiser(den, bb.scheduler, torch.cat(zs), torch.cat(ys), conds, bb.null_condition(1)[0] if not _text_conditioned(den) else bb.null_condition(1),
-                              steps=p['finetune_steps'], lr=p['finetune_lr'], batch_size=p['finetune_batch'], seed=seed, progress=progress)
+    zs = [_finetune_latents(bb, ds, fusion, c, rec, seed, encode_batch) for c in range(len(prompts))]
+    ys = torch.cat([torch.full((len(z),), c) for c, z in enumerate(zs)])
+    text = _text_conditioned(den)
+    conds = bb.text.encode(prompts).tokens if text else torch.tensor([_class_label(ds, c, den) for c in range(len(prompts))])
+    model = finetune_denoiser(den, bb.scheduler, torch.cat(zs), ys, conds, bb.null_condition(1) if text else bb.null_condition(1)[0],
+                              recipe=p['finetune_recipe'], steps=p['finetune_steps'], lr=p['finetune_lr'], batch_size=p['finetune_batch'],
+                              weight_decay=rec['weight_decay'], ema=rec['ema'], seed=seed, progress=progress)
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
-        save_json({'params': {k: p[k] for k in ('finetune_steps', 'finetune_lr', 'finetune_batch')}, 'seed': seed, 'backbone': bb.name,
+        save_json({'params': settings, 'recipe': rec, 'images': len(ys), 'seed': seed, 'backbone': bb.name,
                    'fusion': fusion is not None, 'versions': versions()}, tmp/'record.json')
     return model
 
 # %% ../nbs/04_sampler.ipynb #5415bbf2
+def _host_pipeline(method:str, p:dict, denoiser, bb):
+    "The host's pipeline with its scheduler, and the keyword settings of its call."
+    if method.startswith('d4m'):
+        return (D4MPipeline(denoiser, host_scheduler(p['scheduler'], bb.scheduler.config)),
+                {k: p[k] for k in ('strength', 'guidance_scale', 'num_inference_steps')})
+    return (MGD3Pipeline(denoiser, mgd3_scheduler(bb.scheduler.config, p['variance_type'], p['timestep_spacing'])),
+            {k: p[k] for k in ('guidance_scale', 'num_inference_steps', 'mode_guidance', 'stop_t', 'cfg_channels')})
+
 def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, denoiser, fusion, batch_size, encode_batch, progress=False)->torch.Tensor:
     "The `ipc` distilled images `[ipc, C, H, W]` in [0, 1] of class `label`."
+    if method == 'random': return _class_images(ds, _class_subset(ds, label, ipc, seed))
     gens = image_generators(seed, label, ipc)
-    if method == 'random':
-        idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
-        return _class_images(ds, idx[torch.randperm(len(idx), generator=gens[0])[:ipc].sort().values])
     tok = bb.text.encode([ds.prompts[label]]).tokens
     z = fused_class(ds, bb, label, fusion if p['fusion'] else None, encode_batch)*bb.scaling_factor
     m = prototypes(z, ipc, seed, 'minibatch' if method.startswith('d4m') else 'kmeans', p['km_expand'])
@@ -366,12 +586,7 @@ def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, deno
         neg = p.get('negative_prompt') or ''
         cond = dict(prompt_embeds=tok, negative_prompt_embeds=bb.text.encode([neg]).tokens if neg else bb.null_condition(1))
     else: cond = dict(class_labels=_class_label(ds, label, denoiser))
-    if method.startswith('d4m'):
-        pipe = D4MPipeline(denoiser, type(bb.scheduler).from_config(bb.scheduler.config))
-        kw = {k: p[k] for k in ('strength', 'guidance_scale', 'num_inference_steps')}
-    else:
-        pipe = MGD3Pipeline(denoiser, DDPMScheduler.from_config(bb.scheduler.config, variance_type='fixed_small'))
-        kw = {k: p[k] for k in ('guidance_scale', 'num_inference_steps', 'mode_guidance', 'guidance_stop')}
+    pipe, kw = _host_pipeline(method, p, denoiser, bb)
     pipe.set_progress_bar_config(disable=not progress, leave=False)
     bs = batch_size or ipc; out = []
     for i in range(0, ipc, bs):
@@ -402,9 +617,10 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
             ipc:int, # images per class
             seed:int=0, # the seed: same seed, same files
             out_dir='distilled', # the folder of the distilled set
-            **options, # host settings (strength, guidance_scale, negative_prompt, num_inference_steps, mode_guidance,
-                       # guidance_stop, km_expand), ablation switches (fusion, finetune, fusion_model, finetune_steps,
-                       # finetune_lr, finetune_batch), and run settings (batch_size, encode_batch, overwrite, root, device, progress)
+            **options, # host settings (strength, guidance_scale, negative_prompt, num_inference_steps, scheduler, mode_guidance,
+                       # stop_t, timestep_spacing, variance_type, cfg_channels, km_expand), ablation switches (fusion, finetune,
+                       # fusion_model, finetune_recipe, finetune_steps, finetune_lr, finetune_batch), and run settings
+                       # (batch_size, encode_batch, overwrite, root, device, progress)
            )->Path:
     "Distil `dataset` into `ipc` images per class with `method`, written under `out_dir`; returns its path."
     from accelerate import PartialState
@@ -423,9 +639,9 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
         bb = _get_backbone(backbone, ro['device'] or (state.device if state.num_processes > 1 else None)); bb_name = bb.name
         if p['fusion']: fusion = _get_fusion(p.get('fusion_model'), bb, p['fusion_variant'])
         if not _text_conditioned(bb.denoiser): [_class_label(ds, c, bb.denoiser) for c in range(len(ds.classes))]
+        if method.startswith('mgd3'): _check_variance(bb.denoiser, p['variance_type'], p['cfg_channels'])
         p = {**p, 'fusion_model': None if fusion is None else (p['fusion_model'] if isinstance(p.get('fusion_model'), str) else 'shipped' if p.get('fusion_model') is None else 'object'),
-             'fusion_fingerprint': None if fusion is None else fingerprint(fusion), 'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae),
-             'scheduler': (type(bb.scheduler) if method.startswith('d4m') else DDPMScheduler).__name__}
+             'fusion_fingerprint': None if fusion is None else fingerprint(fusion), 'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae)}
     manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts),
                     dataset=ds_name, backbone=bb_name, image_size=int(ds.image_size), dataset_fingerprint=_dataset_fingerprint(ds))
     old = out_dir/'manifest.json'

@@ -75,7 +75,7 @@ def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
         with pytest.raises(ValueError, match=msg): distill(ds, bb, 'd4m', ipc, out_dir=tmp_path/'x')
     with pytest.raises(ValueError, match="method='diffusion'.*accepted"): distill(ds, bb, 'diffusion', 2, out_dir=tmp_path/'x')
     with pytest.raises(ValueError, match='strenght'): distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', strenght=0.5)
-    with pytest.raises(ValueError, match='guidance_stop=2'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', guidance_stop=2)
+    with pytest.raises(ValueError, match='stop_t=-2'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', stop_t=-2)
     blocker = tmp_path/'file'; blocker.write_text('')
     with pytest.raises(PermissionError, match='not writable'): distill(ds, bb, 'd4m', 2, out_dir=blocker/'sub')
     with pytest.raises(FileNotFoundError, match='no fusion module'): distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'y')

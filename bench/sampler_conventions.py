@@ -1,0 +1,72 @@
+"""How each reference convention was settled for fashion-tiny: the held-out rule of bench/sampler_defaults.py.
+
+`sd15` and `dit256` take the references' conventions as they are. fashion-tiny is this project's own backbone, so
+for each convention that has a choice on it, every option distils Fashion-MNIST at IPC 10 (seed 0) with the
+shipped backbone and fusion module, and a ConvNet trained on the real TRAINING images (bench/backbone_quality.py,
+cached) judges the 100 images: `agreement` = share recognised as their class, `spread` = mean pairwise distance
+within a class. No test image and no student is used. Rule: among the options with agreement >= 0.95, the one with
+the largest spread (more class-consistency than that only costs diversity); the reference's option when it is within
+0.05 of that spread.
+- D4M's scheduler (SD-1.5's own is PNDM): pndm, ddim, ddpm, euler.
+- MGD3's timestep spacing (DiT's respacing is linspace): linspace, leading.
+- D4M+EVLF's fine-tuning recipe (the authors' is DiffFit + EMA): full, difffit.
+Conventions with no choice here are taken from the reference (24 guided steps of 50, text corruption per batch) or
+do not apply (learned variance and 3-channel guidance need a denoiser that predicts its variance; fashion-tiny's
+UNet does not). Writes figures/sampler_conventions.json and .md.
+
+    OMP_NUM_THREADS=1 python bench/sampler_conventions.py
+"""
+import argparse, importlib.util, sys, tempfile, time
+from pathlib import Path
+import torch
+
+CHOICES = [('d4m', 'scheduler', ('pndm', 'ddim', 'ddpm', 'euler'), 'pndm'),
+           ('mgd3', 'timestep_spacing', ('linspace', 'leading'), 'linspace'),
+           ('d4m+evlf', 'finetune_recipe', ('full', 'difffit'), 'difffit')]
+
+def choose(rows:list, reference, tol:float=0.05, floor:float=0.95):
+    "The rule: the largest spread among agreement >= floor; the reference's option when within `tol` of it."
+    ok = [r for r in rows if r['agreement'] >= floor]
+    if not ok: return None
+    best = max(ok, key=lambda r: r['spread'])
+    ref = [r for r in ok if r['value'] == reference]
+    return reference if ref and ref[0]['spread'] >= best['spread'] - tol else best['value']
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', default='figures/sampler_conventions'); ap.add_argument('--ipc', type=int, default=10)
+    a = ap.parse_args(argv)
+    spec = importlib.util.spec_from_file_location('bq', Path(__file__).parent/'backbone_quality.py')
+    bq = importlib.util.module_from_spec(spec); spec.loader.exec_module(bq)
+    from evlf.backbone import load_backbone
+    from evlf.data import get_dataset, load_distilled
+    from evlf.sampler import distill, distill_params
+    from evlf.core import save_json, versions
+    net, _ = bq.train_classifier()
+    ds, bb = get_dataset('fashion-mnist', 'train'), load_backbone('fashion-tiny', device='cpu')
+    work = Path(tempfile.mkdtemp(prefix='evlf-conventions-'))
+    rows, chosen = [], {}
+    for method, key, values, ref in CHOICES:
+        mine = []
+        for v in values:
+            out = work/f'{method}-{key}-{v}'
+            t = time.perf_counter(); distill(ds, bb, method, a.ipc, seed=0, out_dir=out, progress=False, **{key: v}); s = time.perf_counter() - t
+            d = load_distilled(out); x, y = d.images(), d.targets
+            agree = (bq.predict(net, x) == y).float().mean().item()
+            spread = torch.stack([torch.pdist(x[y == c].flatten(1)).mean() for c in range(10)]).mean().item()
+            r = dict(method=method, setting=key, value=v, reference=v == ref, agreement=round(agree, 3), spread=round(spread, 3), seconds=round(s, 1))
+            rows.append(r); mine.append(r); print(r, flush=True)
+        chosen[key] = choose(mine, ref)
+    res = dict(rows=rows, chosen=chosen, rule='largest spread among agreement >= 0.95; the reference option if within 0.05 of it',
+               ipc=a.ipc, seed=0, backbone='fashion-tiny', defaults_now={m: distill_params(m, 'fashion-tiny') for m in ('d4m', 'mgd3', 'd4m+evlf')},
+               versions=versions())
+    save_json(res, Path(a.out + '.json'))
+    lines = ['| method | setting | option | reference? | agreement | spread | seconds | chosen |', '|---|---|---|---|---|---|---|---|']
+    lines += [f"| {r['method']} | {r['setting']} | {r['value']} | {'yes' if r['reference'] else ''} | {r['agreement']:.2f} | {r['spread']:.2f} | "
+              f"{r['seconds']:.0f} | {'**yes**' if chosen[r['setting']] == r['value'] else ''} |" for r in rows]
+    Path(a.out + '.md').write_text(f"fashion-tiny, IPC {a.ipc}, seed 0, judged by a ConvNet trained on the real training images (no test image, "
+                                   f"no student). Rule: {res['rule']}.\n\n" + '\n'.join(lines) + '\n')
+    print('chosen:', chosen, '-> wrote', a.out + '.json')
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
