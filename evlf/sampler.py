@@ -449,10 +449,10 @@ _UNET_VARIANCE = dict(variance_type='fixed_small', cfg_channels=None)  # a UNet 
 HOST_DEFAULTS = {
     'sd15': dict(d4m=_D4M_REF, mgd3={**_MGD3_REF, **_UNET_VARIANCE}, finetune_recipe='difffit'),
     'dit256': dict(d4m=_D4M_REF, mgd3=_MGD3_REF, finetune_recipe='difffit'),
-    'fashion-tiny': dict(d4m=dict(strength=0.7, guidance_scale=5.0, negative_prompt='', num_inference_steps=50, scheduler='ddpm'),
+    'fashion-tiny': dict(d4m=dict(strength=0.7, guidance_scale=5.0, negative_prompt='', num_inference_steps=50, scheduler='pndm'),
                          mgd3=dict(num_inference_steps=50, guidance_scale=3.0, mode_guidance=0.1, stop_t=25,
                                    timestep_spacing='leading', **_UNET_VARIANCE),
-                         finetune_recipe='full', full=dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)),
+                         finetune_recipe='difffit', full=dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)),
 }
 _RUN_OPTIONS = dict(batch_size=None, encode_batch=256, overwrite=False, root=None, device=None, progress=True)
 _NONE_OK = {'cfg_channels', 'finetune_steps'}  # keys whose None means something (all channels; one epoch)

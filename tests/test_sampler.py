@@ -76,6 +76,16 @@ def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
     with pytest.raises(ValueError, match="method='diffusion'.*accepted"): distill(ds, bb, 'diffusion', 2, out_dir=tmp_path/'x')
     with pytest.raises(ValueError, match='strenght'): distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', strenght=0.5)
     with pytest.raises(ValueError, match='stop_t=-2'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', stop_t=-2)
+    # the reference conventions' settings: an unknown name, or a DiT-only convention on a UNet, before any work
+    with pytest.raises(ValueError, match="scheduler='lms' is not valid; accepted: 'pndm'"): distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', scheduler='lms')
+    with pytest.raises(ValueError, match="variance_type='learned' is not valid"): distill(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', variance_type='learned')
+    with pytest.raises(ValueError, match="finetune_recipe='lora' is not valid; accepted: 'full', 'difffit'"):
+        distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'x', finetune_recipe='lora')
+    with pytest.raises(ValueError, match='cfg_channels=3'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=3)
+    with pytest.raises(ValueError, match="variance_type='learned_range' needs a denoiser"):
+        distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', variance_type='learned_range')
+    with pytest.raises(ValueError, match='cfg_channels=5'): distill(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=5)
+    assert not list((tmp_path/'x').rglob('*.png'))
     blocker = tmp_path/'file'; blocker.write_text('')
     with pytest.raises(PermissionError, match='not writable'): distill(ds, bb, 'd4m', 2, out_dir=blocker/'sub')
     with pytest.raises(FileNotFoundError, match='no fusion module'): distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'y')
