@@ -315,8 +315,8 @@ def _last_linear(mod)->torch.nn.Linear:
 
 def _add_gammas(model)->list:
     "DiffFit's gammas (init 1) on the first half of a DiT's blocks, as forward hooks: `[(linear, [gammas], hook)]`."
-    out = []
-    for i, blk in enumerate(getattr(model, 'transformer_blocks', [])[:len(getattr(model, 'transformer_blocks', []))//2]):
+    out, blocks = [], getattr(model, 'transformer_blocks', [])  # a DiT's; a UNet has none at the top
+    for i, blk in enumerate(blocks[:len(blocks)//2]):
         a = blk.attn1
         sites = dict(q=(a.to_q, 1), k=(a.to_k, 1), v=(a.to_v, 1), attn=(a.to_out[0], 2), ff=(_last_linear(blk.ff), 1))
         for name, (lin, n) in sites.items():
