@@ -177,7 +177,7 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
     rows = ['| method | final (ours) | best (ours, papers\' convention) | published |', '|---|---|---|---|']
     for m, r in res.items(): rows.append(f"| {m} | {_pm(r, 'final')} | {_pm(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |")
     ref = [f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub]
-    if ref: rows.append(f"| published only ({pub['protocol']}) | | | {' / '.join(ref)} |")
+    if ref: rows.append(f"| published only: {pub['protocol']} | | | {' / '.join(ref)} |")
     head = (f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']}, {pr['epochs']} epochs), "
             f"{P['seeds']} student seeds per method, one distilled set per method (distillation seed {P.get('distill_seed', 0)}); "
             f"test accuracy in %, mean +- std over the student seeds:")
