@@ -25,10 +25,10 @@ TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet'
 
 # %% auto #0
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_fusion_model',
-           'check_options', 'check_params', 'injected_params', 'skip_test_cells', 'check_param_names', 'AvgPool2x2',
-           'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'normalizer', 'dsa_augment',
-           'train_students', 'get_teacher', 'evaluate', 'distill_random', 'evaluate_all', 'say', 'Progress',
-           'table_folder']
+           'check_options', 'check_params', 'injected_params', 'skip_test_cells', 'under_papermill',
+           'check_param_names', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
+           'get_protocol', 'normalizer', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random',
+           'evaluate_all', 'say', 'Progress', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -117,6 +117,10 @@ def skip_test_cells(shell=None):
     from IPython import get_ipython
     shell = shell or get_ipython()
     if _library_or_experiment not in shell.input_transformers_cleanup: shell.input_transformers_cleanup.append(_library_or_experiment)
+
+def under_papermill(ns:dict)->bool:
+    "Whether papermill injected parameters into the kernel of namespace `ns` (its `# Parameters` cell is in `In`)."
+    return injected_params(list(ns.get('In', [])))[0] is not None
 
 def check_param_names(ns:dict, # the notebook's namespace: `globals()`
                       skip_tests:bool=False, # under papermill, then run only the library and experiment cells

@@ -11,8 +11,8 @@ from .core import check_choice, save_json, load_json, versions, atomic_write
 from .eval import NETS
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'MAIN_TABLE', 'results_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'finding',
-           'readme_block', 'sync_readme']
+__all__ = ['PUBLISHED', 'MAIN_TABLE', 'results_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed',
+           'finding', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #93c565e2
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
@@ -148,6 +148,12 @@ def sample_grid(groups:dict, # column title -> images `[K, n, C, H, W]` in [0, 1
     if title: fig.suptitle(title, fontsize=12)
     fig.tight_layout(w_pad=1.2, h_pad=0.3)
     return fig
+
+# %% ../nbs/05c_report.ipynb #60fb0083
+def committed(path)->Path:
+    "A file committed to this repository, found from the package (a clone's `evlf/` sits beside `figures/`), whatever the working folder."
+    import evlf
+    return Path(evlf.__file__).resolve().parent.parent/path
 
 # %% ../nbs/05c_report.ipynb #56852472
 MAIN_TABLE = Path('figures/tables/fashion-mnist/ipc10-netconvnet3/table_fashion-mnist_ipc10_dc_convnet3.json')  # what `make main` writes
