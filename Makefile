@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: install data main test test-export test-clean test-nbs test-py figures lab
+.PHONY: install data main test test-export test-clean test-nbs test-py figures readme lab
 
 install: $(STAMP) data
 
@@ -53,6 +53,10 @@ test-py:
 # contains 06_samples; a failed run is reported at the end and the others still run.
 figures: install
 	$(BIN)/python -m evlf.figures --params figures/params --out runs $(if $(ONLY),--only $(ONLY))
+
+# The README's headline table, regenerated from the committed JSON of the main table (tests/test_readme.py checks they agree).
+readme: install
+	$(BIN)/python -c "from evlf.report import sync_readme; print('README.md:', 'table regenerated' if sync_readme() else 'table already up to date')"
 
 lab: install
 	$(BIN)/jupyter lab nbs

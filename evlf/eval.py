@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')  # huge pages for large CPU tensors (read by torch at its first large allocation)
-import copy, hashlib, math, time, threading
+import ast, copy, hashlib, math, sys, time, threading
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -14,15 +14,23 @@ from torch.func import functional_call, stack_module_state, vmap
 from .core import check_choice, check_int, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write
 from .data import get_dataset, load_distilled, ArrayImages, DATASETS
 
-METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
 PROTOCOLS = ('dc', 'dsa', 'hard', 'soft')
 NUMERICS = 2  # the students' arithmetic, in every result and its cache key: bumped when code changes their numbers (2: GroupNorm)
-BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # evlf.backbone's presets (not imported here: it is heavy)
-             'tiny-fashion-tiny', 'tiny-sd15', 'tiny-dit256')  # random-weight test backbones (`tiny_backbone`): quick checks only
+BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # the presets of evlf.backbone.PRESETS (not imported here: it is heavy)
+             'tiny-fashion-tiny', 'tiny-sd15', 'tiny-dit256')  # their random-weight test variants (`tiny_backbone`): quick checks only
 
 TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
 
+
+# %% auto #0
+__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_fusion_model',
+           'check_options', 'check_params', 'injected_params', 'skip_test_cells', 'under_papermill',
+           'check_param_names', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
+           'get_protocol', 'normalizer', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random',
+           'evaluate_all', 'say', 'Progress', 'table_folder']
+
+# %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
 
 def check_net_size(net:str, image_size:int):
@@ -40,9 +48,27 @@ def check_students(students)->str|None:
         raise ValueError(f'students={students!r} is not valid; accepted: None (the eval cache) or a folder path (made if missing)')
     return None if students is None else str(students)
 
+def check_fusion_model(fusion_model)->str|None:
+    "None, or a folder holding a saved fusion module, as a string."
+    if fusion_model is None: return None
+    if not isinstance(fusion_model, (str, Path)) or not (Path(fusion_model)/'config.json').exists():
+        raise ValueError(f'fusion_model={fusion_model!r} is not valid; accepted: None (the shipped module) or a folder with a saved fusion module (config.json)')
+    return str(fusion_model)
+
+def check_options(options, method:str, backbone:str, fusion_model=None)->dict:
+    "Host settings for `evlf.sampler.distill`, checked by its own `distill_params` (unknown keys, bad values)."
+    from evlf.sampler import distill_params  # heavy: imported only when there is something to check
+    if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
+    name = backbone[5:] if backbone.startswith('tiny-') else backbone
+    distill_params(method, name, **options, **({} if fusion_model is None else {'fusion_model': str(fusion_model)}))
+    return dict(options)
+
+
+# %% ../nbs/05_eval.ipynb #5e19d8e8
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
                  root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seed=0)->dict:
     "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test, distill_seed as ints; root, fusion_model, students as str)."
+    from evlf.sampler import METHODS  # the sampler's methods (defined there once)
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
     check_choice('backbone', backbone, BACKBONES); check_net_size(net, TEST_SIZE.get(dataset, 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
@@ -52,8 +78,7 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
         raise ValueError(f'root={root!r} is not valid; accepted: None or an existing folder holding the dataset')
     options = {} if options is None else options
     if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
-    if options or fusion_model is not None:  # checked by the sampler's own rules (imported only then: it is heavy)
-        from evlf.figures import check_options, check_fusion_model
+    if options or fusion_model is not None:  # checked by the sampler's own rules
         fusion_model = check_fusion_model(fusion_model)
         for m in methods:
             if m != 'random': check_options(options, m, backbone, fusion_model)
@@ -64,11 +89,51 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
                 max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students),
                 distill_seed=check_int('distill_seed', distill_seed, min=0))
 
-# %% auto #0
-__all__ = ['METHODS', 'NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'PUBLISHED', 'check_net_size', 'check_students',
-           'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol',
-           'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random', 'evaluate_all',
-           'results_table', 'to_markdown', 'plot_results']
+
+# %% ../nbs/05_eval.ipynb #73ce2b98
+def _assigned(src:str)->list:
+    "The names a cell's source assigns at its top level, in order."
+    names = []
+    for node in ast.parse(src).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        for t in targets: names += [n.id for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return list(dict.fromkeys(names))
+
+def injected_params(history:list)->tuple:
+    "`(declared, injected)`: the names of the parameters cell and of papermill's injected cell in IPython's input history (`In`); `(None, [])` if none was injected."
+    at = [i for i, src in enumerate(history[:-1]) if i > 0 and src.lstrip().startswith('# Parameters')]  # papermill's mark
+    if not at: return None, []
+    return _assigned(history[at[-1] - 1]), _assigned(history[at[-1]])
+
+# %% ../nbs/05_eval.ipynb #e4dc7947
+_RUN_MARKS = ('#| export', '#| eval: false')  # the cells a papermill run needs: library and experiment
+
+def _library_or_experiment(lines:list)->list:
+    "IPython input transformer: a cell without a library or experiment mark becomes `pass`."
+    return lines if any(l.strip().startswith(_RUN_MARKS) for l in lines) else ['pass\n']
+
+def skip_test_cells(shell=None):
+    "From the next cell on, run only the library and experiment cells in this IPython shell."
+    from IPython import get_ipython
+    shell = shell or get_ipython()
+    if _library_or_experiment not in shell.input_transformers_cleanup: shell.input_transformers_cleanup.append(_library_or_experiment)
+
+def under_papermill(ns:dict)->bool:
+    "Whether papermill injected parameters into the kernel of namespace `ns` (its `# Parameters` cell is in `In`)."
+    return injected_params(list(ns.get('In', [])))[0] is not None
+
+def check_param_names(ns:dict, # the notebook's namespace: `globals()`
+                      skip_tests:bool=False, # under papermill, then run only the library and experiment cells
+                     )->list:
+    "Raise if papermill injected a name the `parameters` cell does not define; return the injected names."
+    declared, injected = injected_params(list(ns.get('In', [])))
+    if declared is None: return []
+    unknown = [n for n in injected if n not in declared and not n.startswith('PAPERMILL_')]
+    if unknown:
+        raise ValueError(f"{', '.join(map(repr, unknown))} {'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of this notebook "
+                         f"(misspelt?); accepted: {', '.join(declared)}")
+    if skip_tests: skip_test_cells()
+    return injected
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):
@@ -177,7 +242,7 @@ _STATS = {'fashion-mnist': ([0.2861], [0.3530]), 'cifar10': ([0.4914, 0.4822, 0.
           'cifar100': ([0.5071, 0.4866, 0.4409], [0.2673, 0.2564, 0.2762])}
 _IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
-def _normalizer(dataset:str, channels:int, device)->tuple:
+def normalizer(dataset:str, channels:int, device)->tuple:
     "Mean and std `[1, C, 1, 1]` of `dataset` (ImageNet's for the ImageNet-style sets), as DC normalises."
     m, s = _STATS.get(dataset, _IMAGENET)
     if len(m) != channels: m, s = [float(np.mean(m))]*channels, [float(np.mean(s))]*channels
@@ -368,7 +433,7 @@ def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or floa
     x, y = _prep(x, device), y.to(device); xt, yt = test[0].to(device), test[1].to(device)
     if x.shape[1:] != xt.shape[1:]: raise ValueError(f'training images {tuple(x.shape[1:])} and test images {tuple(xt.shape[1:])} differ in shape')
     K = num_classes or int(max(y.max(), yt.max())) + 1; S, N = len(seeds), len(x)
-    norm = _normalizer(dataset, x.shape[1], device)
+    norm = normalizer(dataset, x.shape[1], device)
     nets = [_init_net(net, s, x.shape[1], K, x.shape[-1]) for s in seeds]
     if stack is None: stack = device.type != 'cpu'  # measured: on this CPU one call per seed beats vmap's grouped convolutions
     model = (_Stacked if stack and _stackable(nets[0]) else _Looped)(nets, device)
@@ -539,83 +604,53 @@ def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
 # %% ../nbs/05_eval.ipynb #d890a27c
 def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
                  workers:int|None=None, # students trained at once on a CPU (default: the CPU count); 1: one after another
+                 on_done=None, # called as `on_done(name, seed, cached)` when each student is done (e.g. `Progress`)
                  **kwargs, # passed to `evaluate` (dataset, protocol, net, seeds, epochs, eval_every, amp, ...)
                 )->dict:
     "`evaluate` every set in `sets`; on a CPU, train the (set, seed) students `workers` at a time. Name -> result."
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, as_completed
     workers = (os.cpu_count() or 1) if workers is None else check_int('workers', workers, min=1)
     seeds = kwargs.pop('seeds', 3); seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    tell = on_done or (lambda name, seed, cached: None)
     if workers > 1 and get_device(kwargs.get('device')).type == 'cpu' and kwargs.get('cache', True) is not False:
         jobs, cached = [(m, s) for s in seeds for m in sets], {}
         threads = torch.get_num_threads(); torch.set_num_threads(1)
         try:
             with ThreadPoolExecutor(workers) as ex:
-                futures = {j: ex.submit(evaluate, sets[j[0]], seeds=[j[1]], **{**kwargs, 'progress': False}) for j in jobs}
-                for (m, s), f in futures.items(): cached[m, s] = bool(f.result()['cached_seeds'])
+                futures = {ex.submit(evaluate, sets[m], seeds=[s], **{**kwargs, 'progress': False}): (m, s) for m, s in jobs}
+                for f in as_completed(futures):
+                    m, s = futures[f]; cached[m, s] = bool(f.result()['cached_seeds']); tell(m, s, cached[m, s])
         finally: torch.set_num_threads(threads)
         out = {m: evaluate(d, seeds=seeds, **kwargs) for m, d in sets.items()}
         for m, r in out.items(): r['cached_seeds'] = [s for s in seeds if cached[m, s]]  # cached before this call
         return out
-    return {m: evaluate(d, seeds=seeds, **kwargs) for m, d in sets.items()}
+    out = {}
+    for m, d in sets.items():
+        out[m] = evaluate(d, seeds=seeds, **kwargs)
+        for s in seeds: tell(m, s, s in out[m]['cached_seeds'])
+    return out
 
-# %% ../nbs/05_eval.ipynb #c1759521
-PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
-    'fashion-mnist': {'protocol': 'dc (ConvNet-3; DC 2021, DSA 2021)', 'random': {1: 51.4, 10: 73.8, 50: 82.5}, 'DC': {1: 70.5, 10: 82.3, 50: 83.6},
-                      'DSA': {1: 70.6, 10: 84.6, 50: 88.7}, 'whole dataset': {0: 93.5}},
-    'imagenette': {'protocol': 'hard (ResNetAP-10; EVLF 2026)', 'random': {10: 54.2, 20: 63.5, 50: 76.1}, 'd4m': {10: 60.9, 20: 66.3, 50: 77.7},
-                   'd4m+evlf': {10: 65.8, 20: 71.7, 50: 79.7}, 'mgd3': {10: 64.3, 20: 69.2, 50: 79.2}, 'mgd3+evlf': {10: 66.0, 20: 72.5, 50: 79.5}},
-    'imageidc': {'protocol': 'hard (ResNetAP-10; EVLF 2026)', 'random': {10: 48.1, 20: 52.5, 50: 68.1}, 'd4m': {10: 47.7, 20: 56.3, 50: 67.8},
-                 'd4m+evlf': {10: 57.3, 20: 62.0, 50: 72.1}, 'mgd3': {10: 55.0, 20: 61.7, 50: 71.0}, 'mgd3+evlf': {10: 56.3, 20: 64.1, 50: 72.7}},
-    'imagewoof': {'protocol': 'hard (ResNetAP-10; EVLF 2026)', 'random': {10: 29.4, 20: 32.7, 50: 47.2}, 'd4m': {10: 33.2, 20: 40.1, 50: 51.7},
-                  'd4m+evlf': {10: 37.3, 20: 42.8, 50: 55.8}, 'mgd3': {10: 36.6, 20: 44.5, 50: 55.6}, 'mgd3+evlf': {10: 39.3, 20: 45.1, 50: 59.0}},
-    'cifar10': {'protocol': 'EVLF 2026 (as published)', 'd4m': {10: 37.6}, 'd4m+evlf': {10: 45.7}},
-    'tiny-imagenet': {'protocol': 'EVLF 2026 (as published)', 'd4m': {10: 42.5}, 'd4m+evlf': {10: 49.2}},
-}
+# %% ../nbs/05_eval.ipynb #7003d046
+def say(*msg, file=None):
+    "Print on the terminal that started the kernel (`sys.__stderr__`, shown by papermill without --log-output)."
+    print(*msg, file=file or sys.__stderr__ or sys.stderr, flush=True)
 
-def results_table(results:dict, # method -> the dict `evaluate` returned
-                  dataset:str, # the real dataset
-                  ipc:int, # images per class
-                 ):
-    "A pandas table of our results (final, and best as the papers report it) beside the published numbers."
-    import pandas as pd
-    pub, rows = PUBLISHED.get(dataset, {}), []
-    for m, r in results.items():
-        rows.append({'method': m, 'protocol': f"{r['protocol']}/{r['net']}/{r['epochs']}ep", 'seeds': len(r['seeds']),
-                     'final (ours)': f"{r['final_mean']:.1f} +- {r['final_std']:.1f}",
-                     f"best (ours, papers' convention)": f"{r['best_mean']:.1f} +- {r['best_std']:.1f}",
-                     'published': pub.get(m, {}).get(ipc), 'published protocol': pub.get('protocol') if pub.get(m, {}).get(ipc) else None,
-                     's/student': round(r['seconds_per_student'], 1)})
-    for m in ('DC', 'DSA', 'whole dataset'):
-        v = pub.get(m, {}).get(0 if m == 'whole dataset' else ipc)
-        if v is not None and m not in results: rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
-    df = pd.DataFrame(rows); df['seeds'] = df['seeds'].astype('Int64')  # whole numbers, blank for the published-only rows
-    return df
+def _duration(s:float)->str: return f'{s:.0f} s' if s < 90 else f'{s/60:.0f} min' if s < 5400 else f'{s/3600:.1f} h'
 
-# %% ../nbs/05_eval.ipynb #eca2ee6d
-def to_markdown(df)->str:
-    "A pandas table as a GitHub Markdown table (no extra dependency); empty cells for missing values."
-    import pandas as pd
-    cell = lambda v: '' if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
-    rows = [list(df.columns)] + [[cell(v) for v in r] for r in df.itertuples(index=False)]
-    return '\n'.join(['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
+class Progress:
+    "The done items of a named stage: each `done` says how many, and about how long is left at the pace so far."
+    def __init__(self, stage:str, total:int, name:str='05_eval', file=None):
+        self.stage, self.total, self.name, self.file = stage, total, name, file
+        self.n, self.timed, self.t0 = 0, 0, time.time()
+    def done(self, what:str='', cached:bool=False)->str:
+        "Count one item (`cached`: read back, not timed); say and return the line."
+        self.n += 1; self.timed += not cached; left = self.total - self.n
+        pace = (time.time() - self.t0)/self.timed if self.timed else None
+        eta = '' if left <= 0 else f'; about {_duration(pace*left)} left' if pace is not None else '; time left: after the first one'
+        line = f'[{self.name}] {self.stage}: {self.n}/{self.total} done' + (f' ({what})' if what else '') + eta
+        say(line, file=self.file); return line
 
-# %% ../nbs/05_eval.ipynb #58ba9494
-def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `protocol` and `results`
-                ):
-    "Bar chart of a results table: final and best accuracy per method, each seed a point, the published random line."
-    import pandas as pd, seaborn as sns, matplotlib.pyplot as plt
-    P, pr, results = saved['params'], saved['protocol'], saved['results']
-    long = pd.DataFrame([{'method': m, 'seed': s, 'accuracy': a*100, 'metric': k} for m, r in results.items()
-                         for k in ('final', 'best') for s, a in zip(r['seeds'], r[k])])
-    fig, ax = plt.subplots(figsize=(1.6*max(3, len(results)) + 3, 3.8))
-    sns.barplot(long, x='method', y='accuracy', hue='metric', errorbar=None, alpha=0.6, ax=ax)
-    sns.stripplot(long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=4, legend=False, ax=ax)
-    lo = max(0, 5*math.floor((long['accuracy'].min() - 3)/5))  # the differences are a few points: the axis starts near them
-    ax.set_ylim(lo, min(100, long['accuracy'].max() + 2))
-    pub_random = PUBLISHED.get(P['dataset'], {}).get('random', {}).get(P['ipc'])
-    if pub_random and 'random' in results: ax.axhline(pub_random, ls='--', c='gray', lw=1, label=f'random,\npublished ({pub_random})')
-    ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    dseed = f", distillation seed {P['distill_seed']}" if P.get('distill_seed') else ''  # tables made before the parameter used seed 0
-    ax.set_ylabel(f'test accuracy (%), axis from {lo}')
-    ax.set_title(f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep), {P['seeds']} student seeds{dseed}", fontsize=10)
-    fig.tight_layout(); return fig
+# %% ../nbs/05_eval.ipynb #e8f9cde5
+def table_folder(dataset:str, ipc:int, net:str, distill_seed:int=0, root='figures')->Path:
+    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, `-dseed<k>` for a non-zero distillation seed."
+    return Path(root)/'tables'/dataset/(f'ipc{ipc}-net{net}' + (f'-dseed{distill_seed}' if distill_seed else ''))

@@ -97,17 +97,20 @@ def test_eval_epochs_and_dsa():
     assert torch.equal(dsa_augment(x, torch.Generator().manual_seed(0)), dsa_augment(x, torch.Generator().manual_seed(0)))
 
 
-@pytest.mark.parametrize('args', [['-p', 'ipc', 'ten'], ['-p', 'protocol', 'idc']])
-def test_papermill_bad_params_fail_early(tmp_path, args):
+@pytest.mark.parametrize('args,msg', [(['-p', 'ipc', 'ten'], "ipc='ten' is not valid"), (['-p', 'protocol', 'idc'], "protocol='idc' is not valid"),
+                                      (['-p', 'ipcs', '50'], "'ipcs' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, ipc, methods")])
+def test_papermill_bad_params_fail_early(tmp_path, args, msg):
+    "A bad value or a misspelt name (papermill itself only warns) fails in the first cells: non-zero exit, the message, nothing written."
     r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args,
                         '-p', 'out', str(tmp_path/'figures'), '--cwd', str(REPO/'nbs')], capture_output=True, text=True, timeout=300,
                        env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])})
-    assert r.returncode != 0 and 'is not valid' in r.stdout + r.stderr
+    assert r.returncode != 0 and msg in r.stdout + r.stderr, r.stderr[-3000:]
     assert not (tmp_path/'figures').exists()
 
 
 def test_papermill_random_only(tmp_path):
-    "The experiment cells end to end with the smallest settings: the random baseline, 1 seed, 1 epoch."
+    """The experiment cells end to end with the smallest settings (the random baseline, 1 seed, 1 epoch): they talk on the terminal
+    (papermill's stderr, no --log-output), and the notebook's test cells are skipped under papermill."""
     env = {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
     args = ['-p', 'ipc', '1', '-p', 'seeds', '1', '-p', 'epochs', '1', '-p', 'out', str(tmp_path/'figures'), '-y', "methods: ['random']"]
     r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args, '--cwd', str(REPO/'nbs')],
@@ -118,3 +121,17 @@ def test_papermill_random_only(tmp_path):
     rec = json.loads(stem.with_suffix('.json').read_text())
     assert list(rec['results']) == ['random'] and rec['results']['random']['epochs'] == 1 and 'versions' in rec
     assert '| random |' in stem.with_suffix('.md').read_text()
+    for line in ('[05_eval] distillation: 1 sets (random)', '[05_eval] distillation: 1/1 done (random, ', '[05_eval] students: 1 (1 sets x 1 seeds)',
+                 '[05_eval] students: 1/1 done (random seed 0)', f'table {stem}.md (and .json), chart {stem}.png (and .pdf)'):
+        assert line in r.stderr, (line, r.stderr[-3000:])
+    import nbformat
+    cells = nbformat.read(tmp_path/'out.ipynb', as_version=4).cells
+    shown = [c for c in cells if c.cell_type == 'code' and c.source.startswith('# evaluate on that tiny set')]
+    assert len(shown) == 1 and shown[0].outputs == []  # a test cell: skipped under papermill (it would show a dict)
+
+
+def test_backbones_are_the_presets():
+    "`evlf.eval.BACKBONES` (defined once, without importing the heavy backbone module) lists the presets and their tiny variants."
+    from evlf.eval import BACKBONES
+    from evlf.backbone import PRESETS, TINY_KINDS
+    assert set(BACKBONES) == set(PRESETS) | {f'tiny-{k}' for k in TINY_KINDS}

@@ -38,7 +38,9 @@ def test_samples_and_gradcam(env, tmp_path):
     assert rec['params']['host'] == 'd4m' and rec['data']['classes'] == ['T-shirt/top', 'Sandal', 'Ankle boot'] and rec['versions']['torch']
     run('10_gradcam', tmp_path/'10.ipynb', **BASE, host='d4m', ipc=2, n_images=3, epochs=2, max_test=300, fusion_model=env['fusion'], out=str(out))
     rec = outputs(out, 'gradcam-fashion-mnist-d4m')
-    assert set(rec['data']['accuracy']) == {'random', 'd4m', 'd4m+evlf'} and len(rec['data']['maps']['d4m'][0]) == 28
+    import numpy as np
+    maps = np.load(out/rec['data']['maps_file'])  # the raw maps, beside the JSON in a compact binary file
+    assert set(rec['data']['accuracy']) == {'random', 'd4m', 'd4m+evlf'} and maps['d4m'].shape == (3, 28, 28) and maps['d4m'].dtype == np.float32
     assert rec['data']['numerics'] == NUMERICS  # the students' arithmetic, recorded as in the tables
     # 10 reused 06's d4m / d4m+evlf sets from the cache
     assert rec['data']['distilled']['d4m+evlf'] == json.loads((out/'samples-fashion-mnist-d4m.json').read_text())['data']['distilled']['d4m+evlf']
@@ -75,6 +77,11 @@ def test_ablation(env, tmp_path):
     ('08_lambda_sweep', dict(students=3), 'students=3 is not valid'),
     ('09_ablation', dict(options={'finetune': True}), 'fusion and finetune are what this notebook varies'),
     ('10_gradcam', dict(protocol='soft'), "protocol='soft' is not valid"),
+    ('06_samples', dict(hosts='d4m'), "'hosts' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, host"),
+    ('07_tsne', dict(perplexty=5.0), "'perplexty' is not a parameter"),
+    ('08_lambda_sweep', dict(ipc=10), "'ipc' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, host, lambdas, ipcs"),
+    ('09_ablation', dict(ipc=10, nets=['convnet3']), "'ipc', 'nets' are not parameters"),
+    ('10_gradcam', dict(class_idx=3), "'class_idx' is not a parameter"),
 ])
 def test_bad_parameters_fail_first(tmp_path, nb, params, msg):
     out = tmp_path/'figs'

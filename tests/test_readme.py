@@ -1,0 +1,53 @@
+"The README as a front page: its headline table is the committed JSON's, it stays short, its example runs, and figures/ keeps one copy of each table."
+import os, re, subprocess, sys
+from pathlib import Path
+import pytest
+from evlf.report import readme_block, MAIN_TABLE
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO/'README.md'
+
+
+def test_headline_table_is_the_committed_json():
+    "Every number of the README's table and finding comes from the main table's JSON (`make readme` regenerates it)."
+    text = README.read_text()
+    assert readme_block(repo=REPO) in text, 'the README table differs from its JSON: run `make readme` and commit'
+
+
+def test_readme_has_no_other_result_numbers():
+    "Outside the generated block the README shows no measured number (decimals), so nothing there can drift from the records."
+    text = re.sub(r'<!-- main-table.*?<!-- /main-table -->', '', README.read_text(), flags=re.S)
+    text = re.sub(r'```.*?```', '', text, flags=re.S)  # commands and the example
+    for ok in ('2603.07476', 'Python 3.10', 'SD-1.5'): text = text.replace(ok, '')  # the arXiv id, a version, a model name
+    assert not re.findall(r'\b\d+\.\d+\b', text), re.findall(r'\b\d+\.\d+\b', text)
+
+
+def test_readme_is_a_front_page():
+    assert README.stat().st_size < 12_000
+    for name in ('METHOD.md', 'DESIGN.md'): assert name not in README.read_text()
+
+
+def test_no_citation_of_missing_docs():
+    "The notebooks and modules of evlf.eval onwards cite no document that is not in the repository."
+    files = [*sorted((REPO/'nbs').glob('0[5-9]*.ipynb')), *sorted((REPO/'nbs').glob('1*.ipynb')), REPO/'evlf'/'eval.py', REPO/'evlf'/'report.py',
+             REPO/'evlf'/'figures.py', REPO/'evlf'/'metrics.py', REPO/'bench'/'README.md']
+    for f in files:
+        for name in ('METHOD.md', 'DESIGN.md'): assert name not in f.read_text(), f'{f.name} cites {name}'
+
+
+def test_figures_keep_one_copy_of_each_table():
+    "The main table lives once, where the main job and `make figures` write it; raw Grad-CAM maps are binary, not JSON."
+    assert not list((REPO/'figures').glob('table_*')), 'a table at the top of figures/: tables live in figures/tables/<dataset>/<ipc>-<net>/'
+    assert (REPO/MAIN_TABLE).exists()
+    g = REPO/'figures'/'gradcam-fashion-mnist-d4m.json'
+    assert g.stat().st_size < 20_000 and (g.parent/'gradcam-fashion-mnist-d4m.npz').exists()
+
+
+@pytest.mark.timeout(900)
+def test_readme_example_runs(tmp_path):
+    "The README's Python example, as written, on a throw-away cache."
+    code = re.search(r'## The API in a few lines\n\n```python\n(.*?)```', README.read_text(), re.S).group(1)
+    env = {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+    r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r'D4M\+EVLF, IPC 2: \d+\.\d% test accuracy', r.stdout), r.stdout
