@@ -6,7 +6,7 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')  # huge pages for large CPU tensors (read by torch at its first large allocation)
-import ast, copy, hashlib, math, sys, time, threading
+import copy, hashlib, math, time, threading
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
@@ -22,13 +22,11 @@ BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # the presets of evlf.backbone.P
 
 TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
 
-
 # %% auto #0
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_fusion_model',
-           'check_options', 'check_params', 'injected_params', 'skip_test_cells', 'under_papermill',
-           'check_param_names', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
+           'check_options', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
            'get_protocol', 'normalizer', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random',
-           'evaluate_all', 'say', 'Progress', 'table_folder']
+           'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -89,51 +87,6 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
                 max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students),
                 distill_seed=check_int('distill_seed', distill_seed, min=0))
 
-
-# %% ../nbs/05_eval.ipynb #73ce2b98
-def _assigned(src:str)->list:
-    "The names a cell's source assigns at its top level, in order."
-    names = []
-    for node in ast.parse(src).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
-        for t in targets: names += [n.id for n in ast.walk(t) if isinstance(n, ast.Name)]
-    return list(dict.fromkeys(names))
-
-def injected_params(history:list)->tuple:
-    "`(declared, injected)`: the names of the parameters cell and of papermill's injected cell in IPython's input history (`In`); `(None, [])` if none was injected."
-    at = [i for i, src in enumerate(history[:-1]) if i > 0 and src.lstrip().startswith('# Parameters')]  # papermill's mark
-    if not at: return None, []
-    return _assigned(history[at[-1] - 1]), _assigned(history[at[-1]])
-
-# %% ../nbs/05_eval.ipynb #e4dc7947
-_RUN_MARKS = ('#| export', '#| eval: false')  # the cells a papermill run needs: library and experiment
-
-def _library_or_experiment(lines:list)->list:
-    "IPython input transformer: a cell without a library or experiment mark becomes `pass`."
-    return lines if any(l.strip().startswith(_RUN_MARKS) for l in lines) else ['pass\n']
-
-def skip_test_cells(shell=None):
-    "From the next cell on, run only the library and experiment cells in this IPython shell."
-    from IPython import get_ipython
-    shell = shell or get_ipython()
-    if _library_or_experiment not in shell.input_transformers_cleanup: shell.input_transformers_cleanup.append(_library_or_experiment)
-
-def under_papermill(ns:dict)->bool:
-    "Whether papermill injected parameters into the kernel of namespace `ns` (its `# Parameters` cell is in `In`)."
-    return injected_params(list(ns.get('In', [])))[0] is not None
-
-def check_param_names(ns:dict, # the notebook's namespace: `globals()`
-                      skip_tests:bool=False, # under papermill, then run only the library and experiment cells
-                     )->list:
-    "Raise if papermill injected a name the `parameters` cell does not define; return the injected names."
-    declared, injected = injected_params(list(ns.get('In', [])))
-    if declared is None: return []
-    unknown = [n for n in injected if n not in declared and not n.startswith('PAPERMILL_')]
-    if unknown:
-        raise ValueError(f"{', '.join(map(repr, unknown))} {'is not a parameter' if len(unknown) == 1 else 'are not parameters'} of this notebook "
-                         f"(misspelt?); accepted: {', '.join(declared)}")
-    if skip_tests: skip_test_cells()
-    return injected
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):
@@ -629,26 +582,6 @@ def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
         out[m] = evaluate(d, seeds=seeds, **kwargs)
         for s in seeds: tell(m, s, s in out[m]['cached_seeds'])
     return out
-
-# %% ../nbs/05_eval.ipynb #7003d046
-def say(*msg, file=None):
-    "Print on the terminal that started the kernel (`sys.__stderr__`, shown by papermill without --log-output)."
-    print(*msg, file=file or sys.__stderr__ or sys.stderr, flush=True)
-
-def _duration(s:float)->str: return f'{s:.0f} s' if s < 90 else f'{s/60:.0f} min' if s < 5400 else f'{s/3600:.1f} h'
-
-class Progress:
-    "The done items of a named stage: each `done` says how many, and about how long is left at the pace so far."
-    def __init__(self, stage:str, total:int, name:str='05_eval', file=None):
-        self.stage, self.total, self.name, self.file = stage, total, name, file
-        self.n, self.timed, self.t0 = 0, 0, time.time()
-    def done(self, what:str='', cached:bool=False)->str:
-        "Count one item (`cached`: read back, not timed); say and return the line."
-        self.n += 1; self.timed += not cached; left = self.total - self.n
-        pace = (time.time() - self.t0)/self.timed if self.timed else None
-        eta = '' if left <= 0 else f'; about {_duration(pace*left)} left' if pace is not None else '; time left: after the first one'
-        line = f'[{self.name}] {self.stage}: {self.n}/{self.total} done' + (f' ({what})' if what else '') + eta
-        say(line, file=self.file); return line
 
 # %% ../nbs/05_eval.ipynb #e8f9cde5
 def table_folder(dataset:str, ipc:int, net:str, distill_seed:int=0, root='figures')->Path:

@@ -8,38 +8,17 @@ import hashlib, json, os, re, sys, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import (check_choice, check_int, check_float, cache_dir, save_json, load_json, versions, seed_everything,
-                       atomic_dir, atomic_write, get_device, save_figure, fingerprint)
+                       atomic_dir, atomic_write, get_device, save_figure, fingerprint, check_list, check_optional_int, check_out)
 from .data import get_dataset, load_distilled, class_folder, DATASETS, ArrayImages, FolderImages
 from .eval import BACKBONES, check_options, check_fusion_model, distill_random, get_teacher, normalizer
 from .report import summary_table
 
 # %% auto #0
-__all__ = ['HOSTS', 'EXTRACTORS', 'check_list', 'check_optional_int', 'check_out', 'load_real', 'images_of', 'get_backbone',
-           'distilled', 'FeatureNet', 'feature_extractor', 'check_samples_params', 'figure_runs', 'run_figures', 'main']
+__all__ = ['HOSTS', 'EXTRACTORS', 'load_real', 'images_of', 'get_backbone', 'distilled', 'FeatureNet', 'feature_extractor',
+           'check_samples_params', 'figure_runs', 'run_figures', 'main']
 
 # %% ../nbs/05b_figures.ipynb #79977415
 HOSTS = ('d4m', 'mgd3')
-
-def check_list(name:str, values, check, **kw)->list:
-    "A non-empty list whose items each pass `check(f'{name}[i]', item, **kw)`."
-    if isinstance(values, (str, bytes, dict)) or not hasattr(values, '__len__') or not len(values):
-        raise ValueError(f'{name}={values!r} is not valid; accepted: a non-empty list')
-    return [check(f'{name}[{i}]', v, **kw) for i, v in enumerate(values)]
-
-def check_optional_int(name:str, value, **kw):
-    "None, or an int checked like `check_int`."
-    if value is None: return None
-    try: return check_int(name, value, **kw)
-    except ValueError as e: raise ValueError(f'{e} (or None)') from None
-
-def check_out(out)->Path:
-    "The output folder, created; a clear error if it cannot be written."
-    try:
-        p = Path(out); p.mkdir(parents=True, exist_ok=True)
-        with atomic_write(p/'.write-test') as f: f.write('')
-        (p/'.write-test').unlink()
-    except (OSError, TypeError) as e: raise ValueError(f'out={out!r} is not valid; accepted: a writable folder ({type(e).__name__}: {e})') from None
-    return p
 
 # %% ../nbs/05b_figures.ipynb #42c317b1
 def load_real(dataset:str, # one of `evlf.data.DATASETS`
