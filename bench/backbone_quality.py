@@ -89,8 +89,8 @@ def main(argv=None):
     else: bb = load_backbone('fashion-tiny', device='cpu', weights=a.weights)
     acc_rec, psnr, t_rec = reconstruction(bb, net, x, y)
     print(f'on VAE reconstructions: {acc_rec:.4f} (PSNR {psnr:.2f} dB) {t_rec:.0f}s', flush=True)
-    from evlf.data import _resize  # what a 28 -> 32 -> 28 resizing (instead of fashion-tiny's lossless padding) would cost by itself
-    rt = _resize(_resize(x, bb.image_size), x.shape[-1])
+    from evlf.data import resize  # what a 28 -> 32 -> 28 resizing (instead of fashion-tiny's lossless padding) would cost by itself
+    rt = resize(resize(x, bb.image_size), x.shape[-1])
     acc_rt, psnr_rt = (predict(net, rt) == y).float().mean().item(), float(10*np.log10(1/F.mse_loss(rt, x).item()))
     print(f'on the resize round trip alone ({x.shape[-1]} -> {bb.image_size} -> {x.shape[-1]}, no VAE): {acc_rt:.4f} (PSNR {psnr_rt:.2f} dB)', flush=True)
     if a.stage == 'recon': return

@@ -1,13 +1,13 @@
 """Protocol sanity for evlf.eval (issue 6): the `dc` protocol on a random real subset of Fashion-MNIST, IPC 10, ConvNet-3.
 
-One student per subset seed (seed s picks the subset and initialises the student), as DC's random baseline varies
-both; DC (Zhao et al. 2021) reports 73.8 +- 0.7. Run from the repo root: `python bench/eval_sanity_random.py [threads]`.
+One student per subset seed (seed s picks the subset with `evlf.data.random_subset`, the rule of every random subset
+in evlf, and initialises the student), as DC's random baseline varies both; DC (Zhao et al. 2021) reports 73.8 +- 0.7. Run from the repo root: `python bench/eval_sanity_random.py [threads]`.
 Each seed is written to figures/eval_sanity/ when done (a rerun skips finished seeds); then the summary."""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np, torch
 from evlf.eval import get_protocol, train_students
-from evlf.data import get_dataset
+from evlf.data import get_dataset, random_subset
 from evlf.core import save_json, versions
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
@@ -16,8 +16,7 @@ tr, te = get_dataset('fashion-mnist', 'train'), get_dataset('fashion-mnist', 'te
 for s in range(3):
     f = out/f'random_ipc10_seed{s}.json'
     if f.exists(): continue
-    g = torch.Generator().manual_seed(s)
-    idx = torch.cat([torch.nonzero(tr.targets == c)[:, 0][torch.randperm(int((tr.targets == c).sum()), generator=g)[:10]] for c in range(10)])
+    idx = torch.cat([random_subset(tr, c, 10, seed=s) for c in range(10)])
     t = time.time()
     r = train_students(tr.data[idx], tr.targets[idx], (te.data, te.targets), get_protocol('dc'), seeds=[s], eval_every=0.2,
                        device='cpu', stack=False, progress=False)[0]

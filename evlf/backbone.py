@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler, PNDMScheduler
 import evlf
 from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions, atomic_dir, cache_dir, fingerprint
-from .data import _resize
+from .data import resize
 
 # %% auto #0
 __all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder',
@@ -197,14 +197,14 @@ def fit_images(x:torch.Tensor, size:int, how:str='resize')->torch.Tensor:
     "Bring `[B, C, H, W]` images to `size` x `size`: resize, or ('pad') centre them on a black canvas when smaller."
     check_choice('how', how, FITS)
     H, W = x.shape[-2:]
-    if how == 'resize' or H > size or W > size: return _resize(x, size)
+    if how == 'resize' or H > size or W > size: return resize(x, size)
     t, l = (size - H)//2, (size - W)//2
     return F.pad(x, (l, size - W - l, t, size - H - t))
 
 def unfit_images(x:torch.Tensor, size:int|None, how:str='resize')->torch.Tensor:
     "Undo `fit_images`: back to `size` x `size` by resizing, or ('pad') by cropping the centre when smaller."
     check_choice('how', how, FITS)
-    if size is None or how == 'resize' or size > x.shape[-1]: return _resize(x, size)
+    if size is None or how == 'resize' or size > x.shape[-1]: return resize(x, size)
     t, l = (x.shape[-2] - size)//2, (x.shape[-1] - size)//2
     return x[..., t:t + size, l:l + size]
 

@@ -25,8 +25,8 @@ TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet'
 # %% auto #0
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_fusion_model',
            'check_options', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
-           'get_protocol', 'normalizer', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'distill_random',
-           'evaluate_all', 'table_folder']
+           'get_protocol', 'normalizer', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'evaluate_all',
+           'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -531,28 +531,6 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
                 cached_seeds=[s for s in seeds if s not in todo], folder=str(folder) if folder else None,
                 note=f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {eval_every:.0%} "
                      "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
-
-# %% ../nbs/05_eval.ipynb #144c0c2e
-def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
-                   ipc:int=10, # images per class
-                   seed:int=0, # which images
-                   out_dir=None, # default: `cache_dir('distilled', dataset, 'random', 'ipc{ipc}_seed{seed}')`
-                   root=None, # where the real data lives (ImageNet-style sets)
-                  )->Path:
-    "Write `ipc` random real training images per class as a distilled set; return its folder."
-    from evlf.data import DistilledWriter
-    check_choice('dataset', dataset, DATASETS); ipc, seed = check_int('ipc', ipc, min=1), check_int('seed', seed, min=0)
-    ds = get_dataset(dataset, 'train', root=root)
-    out_dir = Path(out_dir) if out_dir else cache_dir('distilled', dataset, 'random', f'ipc{ipc}_seed{seed}', create=False)
-    w = DistilledWriter(out_dir, ds.classes, dict(method='random', params={'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels),
-                                                  prompts=list(ds.prompts), dataset=dataset))
-    g = torch.Generator().manual_seed(seed)
-    for c in w.missing():
-        idx = torch.nonzero(ds.targets == c)[:, 0]
-        if len(idx) < ipc: raise ValueError(f'ipc={ipc} is more than the {len(idx)} images of class {c} ({ds.classes[c]})')
-        pick = idx[torch.randperm(len(idx), generator=torch.Generator().manual_seed(seed*1000 + c))[:ipc]]
-        w.write(c, ds.images(pick) if isinstance(ds, ArrayImages) else torch.stack([ds[int(i)][0] for i in pick]))
-    return out_dir
 
 # %% ../nbs/05_eval.ipynb #d890a27c
 def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)

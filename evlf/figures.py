@@ -9,41 +9,16 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import (check_choice, check_int, check_float, cache_dir, save_json, load_json, versions, seed_everything,
                        atomic_dir, atomic_write, get_device, save_figure, fingerprint, check_list, check_optional_int, check_out)
-from .data import get_dataset, load_distilled, class_folder, DATASETS, ArrayImages, FolderImages
-from .eval import BACKBONES, check_options, check_fusion_model, distill_random, get_teacher, normalizer
+from .data import get_dataset, load_distilled, class_folder, DATASETS, ArrayImages, FolderImages, load_real, images_of, distill_random
+from .eval import BACKBONES, check_options, check_fusion_model, get_teacher, normalizer
 from .report import summary_table
 
 # %% auto #0
-__all__ = ['HOSTS', 'EXTRACTORS', 'load_real', 'images_of', 'get_backbone', 'distilled', 'FeatureNet', 'feature_extractor',
-           'check_samples_params', 'figure_runs', 'run_figures', 'main']
+__all__ = ['HOSTS', 'EXTRACTORS', 'get_backbone', 'distilled', 'FeatureNet', 'feature_extractor', 'check_samples_params',
+           'figure_runs', 'run_figures', 'main']
 
 # %% ../nbs/05b_figures.ipynb #79977415
 HOSTS = ('d4m', 'mgd3')
-
-# %% ../nbs/05b_figures.ipynb #42c317b1
-def load_real(dataset:str, # one of `evlf.data.DATASETS`
-              split:str='train', # 'train' or 'test'
-              per_class:int|None=None, # keep this many images per class, drawn with `seed` (None: all)
-              seed:int=0, # seed of the draw
-              root=None, # where the dataset lives
-             ):
-    "A real split (or a per-class random subset of it), named in `.name`."
-    ds = get_dataset(dataset, split, root=root)
-    if per_class is None: ds.name = dataset; return ds
-    g = torch.Generator().manual_seed(seed); t = torch.as_tensor(ds.targets)
-    parts = [torch.nonzero(t == c).flatten() for c in range(len(ds.classes))]
-    idx = torch.cat([i[torch.randperm(len(i), generator=g)[:per_class]].sort().values for i in parts])
-    if isinstance(ds, ArrayImages): sub = ArrayImages(ds.data[idx], t[idx], ds.classes, ds.prompts, ds.image_size)
-    else: sub = FolderImages([ds.samples[i] for i in idx], ds.classes, ds.prompts, ds.image_size, ds.channels)
-    if hasattr(ds, 'wnids'): sub.wnids = ds.wnids
-    sub.name = f'{dataset}-{split}{per_class}pc-s{seed}'
-    return sub
-
-def images_of(ds, idx)->torch.Tensor:
-    "Float images in [0, 1] `[N, C, H, W]` at `idx` of an in-memory or folder dataset."
-    idx = torch.as_tensor(idx).long()
-    if hasattr(ds, 'images'): return ds.images(idx)
-    return torch.stack([ds[int(i)][0] for i in idx]) if len(idx) else torch.zeros(0)
 
 # %% ../nbs/05b_figures.ipynb #2f871c43
 _BACKBONES = {}

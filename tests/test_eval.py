@@ -2,8 +2,8 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
-from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, distill_random, check_params, _eval_epochs, dsa_augment)
-from evlf.data import get_dataset, ArrayImages
+from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, check_params, _eval_epochs, dsa_augment)
+from evlf.data import get_dataset, ArrayImages, distill_random
 
 REPO = Path(__file__).resolve().parents[1]
 
