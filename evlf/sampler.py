@@ -16,7 +16,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
 from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
-from .data import get_dataset, DistilledWriter, imagenet_classes
+from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset
 from .fusion import fuse_latents
 from .backbone import latent_fingerprint
 
@@ -40,11 +40,6 @@ def _dataset_fingerprint(ds)->str:
     "A hash of a dataset's images (in-memory sets) or file list (folder sets), its labels and its image size."
     if hasattr(ds, 'data'): return fingerprint(ds.data, ds.targets, ds.image_size)
     return fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
-
-def _class_images(ds, idx)->torch.Tensor:
-    "Float images in [0, 1] at indices `idx` of `ds`."
-    if hasattr(ds, 'images'): return ds.images(torch.as_tensor(idx))
-    return torch.stack([ds[int(i)][0] for i in idx])
 
 def _match_channels(x:torch.Tensor, c:int)->torch.Tensor:
     "Grey images to `c` channels by repetition, colour to grey by the mean."
@@ -70,7 +65,7 @@ def encode_class(ds, # a dataset with `.targets`
                 )->torch.Tensor:
     "Unscaled VAE latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
-    enc = lambda: torch.cat([bb.encode_images(_match_channels(_class_images(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
+    enc = lambda: torch.cat([bb.encode_images(_match_channels(images_of(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
                              for i in range(0, len(idx), batch_size)])
     if not cache: return enc()
     return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
@@ -530,17 +525,12 @@ def _class_label(ds, label:int, denoiser)->int:
     return label
 
 # %% ../nbs/04_sampler.ipynb #e61f1ee7
-def _class_subset(ds, label:int, n:int, seed:int)->torch.Tensor:
-    "Indices of `n` images of class `label` (all when it has fewer), drawn with the class's first image generator."
-    idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
-    return idx[torch.randperm(len(idx), generator=image_generators(seed, label, n)[0])[:n].sort().values]
-
 def _finetune_latents(bb, ds, fusion, label:int, recipe:dict, seed:int, encode_batch:int)->torch.Tensor:
     "The scaled (fused) latents of class `label` a recipe trains on: every posterior mean, or a sample of <= per_class images."
     if recipe['posterior'] == 'mean': return fused_class(ds, bb, label, fusion, encode_batch)*bb.scaling_factor
-    idx = _class_subset(ds, label, recipe['per_class'], seed)
+    idx = random_subset(ds, label, recipe['per_class'], seed)
     g = torch.Generator(bb.device).manual_seed(int(image_generators(seed, label, 2)[1].initial_seed()))
-    z = torch.cat([bb.encode_images(_match_channels(_class_images(ds, i), _vae_channels(bb)), generator=g).float().cpu()
+    z = torch.cat([bb.encode_images(_match_channels(images_of(ds, i), _vae_channels(bb)), generator=g).float().cpu()
                    for i in idx.split(encode_batch)])
     return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)*bb.scaling_factor
 
@@ -548,8 +538,9 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
     "The denoiser fine-tuned on the (fused) latents of all classes (Eq. 13), from the cache when there."
     den = bb.denoiser; prompts = list(ds.prompts); rec = FINETUNE_RECIPE[p['finetune_recipe']]
     settings = {k: p[k] for k in ('finetune_recipe', 'finetune_steps', 'finetune_lr', 'finetune_batch')}
+    rule = ['random_subset'] if rec['posterior'] == 'sample' else []  # which images a sample is: not a denoiser cached under an older rule
     key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), _dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
-                      settings, rec, seed, prompts)
+                      settings, rec, seed, prompts, *rule)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
     if (path/'config.json').exists(): return type(den).from_pretrained(path).to(par.device, par.dtype).eval().requires_grad_(False)
@@ -577,7 +568,7 @@ def _host_pipeline(method:str, p:dict, denoiser, bb):
 
 def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, denoiser, fusion, batch_size, encode_batch, progress=False)->torch.Tensor:
     "The `ipc` distilled images `[ipc, C, H, W]` in [0, 1] of class `label`."
-    if method == 'random': return _class_images(ds, _class_subset(ds, label, ipc, seed))
+    if method == 'random': return images_of(ds, random_subset(ds, label, ipc, seed))  # evlf.data.distill_random's images
     gens = image_generators(seed, label, ipc)
     tok = bb.text.encode([ds.prompts[label]]).tokens
     z = fused_class(ds, bb, label, fusion if p['fusion'] else None, encode_batch)*bb.scaling_factor
