@@ -25,7 +25,7 @@ def main(argv=None):
     if a.threads: torch.set_num_threads(a.threads)
     from evlf.backbone import load_backbone, tiny_backbone
     from evlf.data import get_dataset
-    from evlf.sampler import distill, distill_params, encode_class, fused_class, _get_fusion
+    from evlf.sampler import distill, distill_params, encode_class, fused_class, get_fusion
     from evlf.core import save_json, versions
     ds = get_dataset('fashion-mnist', 'train')
     if a.random_weights:
@@ -40,7 +40,7 @@ def main(argv=None):
                encoded_images=len(ds), torch_threads=torch.get_num_threads(), cpu=platform.processor() or platform.machine(),
                cpu_count=os.cpu_count(), load_average_start=os.getloadavg(), methods={})
     print(f"encode {len(ds)} images: {res['encode_s']} s", flush=True)
-    fusion = _get_fusion(extra.get('fusion_model'), bb)
+    fusion = get_fusion(extra.get('fusion_model'), bb)
     t = time.perf_counter()
     for c in range(len(ds.classes)): fused_class(ds, bb, c, fusion)
     res['fuse_s'] = round(time.perf_counter() - t, 2); res['fusion_params'] = sum(p.numel() for p in fusion.parameters())

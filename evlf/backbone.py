@@ -16,10 +16,10 @@ from .core import check_choice, check_int, check_float, seed_everything, get_dev
 from .data import resize
 
 # %% auto #0
-__all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'WEIGHTS_DIR', 'TextEncoding', 'TextEncoder',
-           'minilm_text_encoder', 'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images', 'latent_fingerprint',
-           'fashion_tiny_configs', 'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet',
-           'fit_fashion_tiny']
+__all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'BACKBONES', 'WEIGHTS_DIR', 'TextEncoding',
+           'TextEncoder', 'minilm_text_encoder', 'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images',
+           'latent_fingerprint', 'fashion_tiny_configs', 'tiny_backbone', 'load_backbone', 'generate', 'train_vae',
+           'train_unet', 'fit_fashion_tiny']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -310,6 +310,9 @@ def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256' or 'fashion-tiny'
     sched = PNDMScheduler(**SD15_SCHEDULER) if kind == 'sd15' else DDPMScheduler(**DIT_SCHEDULER)
     return _assemble(f'tiny-{kind}', vae, den, sched, _tiny_clip(seed), 'text' if kind == 'sd15' else 'label',
                      record={'weights': 'random', 'seed': seed})
+
+# %% ../nbs/02_backbone.ipynb #4dc08f79
+BACKBONES = tuple(PRESETS) + tuple(f'tiny-{k}' for k in PRESETS if k in TINY_KINDS)
 
 # %% ../nbs/02_backbone.ipynb #6a640ec0
 WEIGHTS_DIR = Path(evlf.__file__).parent/'weights'

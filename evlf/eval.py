@@ -17,16 +17,13 @@ from .data import get_dataset, load_distilled, ArrayImages, DATASETS
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
 PROTOCOLS = ('dc', 'dsa', 'hard', 'soft')
 NUMERICS = 2  # the students' arithmetic, in every result and its cache key: bumped when code changes their numbers (2: GroupNorm)
-BACKBONES = ('fashion-tiny', 'sd15', 'dit256',  # the presets of evlf.backbone.PRESETS (not imported here: it is heavy)
-             'tiny-fashion-tiny', 'tiny-sd15', 'tiny-dit256')  # their random-weight test variants (`tiny_backbone`): quick checks only
 
 TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
 
 # %% auto #0
-__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'BACKBONES', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_fusion_model',
-           'check_options', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
-           'get_protocol', 'normalizer', 'dsa_augment', 'train_students', 'get_teacher', 'evaluate', 'evaluate_all',
-           'table_folder']
+__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_params', 'AvgPool2x2',
+           'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'normalizer', 'dsa_augment',
+           'train_students', 'get_teacher', 'evaluate', 'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -46,27 +43,14 @@ def check_students(students)->str|None:
         raise ValueError(f'students={students!r} is not valid; accepted: None (the eval cache) or a folder path (made if missing)')
     return None if students is None else str(students)
 
-def check_fusion_model(fusion_model)->str|None:
-    "None, or a folder holding a saved fusion module, as a string."
-    if fusion_model is None: return None
-    if not isinstance(fusion_model, (str, Path)) or not (Path(fusion_model)/'config.json').exists():
-        raise ValueError(f'fusion_model={fusion_model!r} is not valid; accepted: None (the shipped module) or a folder with a saved fusion module (config.json)')
-    return str(fusion_model)
-
-def check_options(options, method:str, backbone:str, fusion_model=None)->dict:
-    "Host settings for `evlf.sampler.distill`, checked by its own `distill_params` (unknown keys, bad values)."
-    from evlf.sampler import distill_params  # heavy: imported only when there is something to check
-    if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
-    name = backbone[5:] if backbone.startswith('tiny-') else backbone
-    distill_params(method, name, **options, **({} if fusion_model is None else {'fusion_model': str(fusion_model)}))
-    return dict(options)
-
-
 # %% ../nbs/05_eval.ipynb #5e19d8e8
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
                  root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seed=0)->dict:
     "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test, distill_seed as ints; root, fusion_model, students as str)."
-    from evlf.sampler import METHODS  # the sampler's methods (defined there once)
+    # evlf.sampler and evlf.backbone load diffusers and transformers: imported here, so that `import evlf.eval` stays light
+    # (measured: 2.6 s for evlf.eval alone, 8.1 s with evlf.sampler); only this check needs them
+    from evlf.sampler import METHODS, check_options, check_fusion_model
+    from evlf.backbone import BACKBONES
     check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
     check_choice('backbone', backbone, BACKBONES); check_net_size(net, TEST_SIZE.get(dataset, 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
@@ -86,7 +70,6 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
                 root=None if root is None else str(root), options=dict(options), fusion_model=fusion_model,
                 max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students),
                 distill_seed=check_int('distill_seed', distill_seed, min=0))
-
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):

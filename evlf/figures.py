@@ -10,67 +10,13 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import (check_choice, check_int, check_float, cache_dir, save_json, load_json, versions, seed_everything,
                        atomic_dir, atomic_write, get_device, save_figure, fingerprint, check_list, check_optional_int, check_out)
 from .data import get_dataset, load_distilled, class_folder, DATASETS, ArrayImages, FolderImages, load_real, images_of, distill_random
-from .eval import BACKBONES, check_options, check_fusion_model, get_teacher, normalizer
+from .eval import get_teacher, normalizer
+from .backbone import BACKBONES
+from .sampler import HOSTS, check_options, check_fusion_model
 from .report import summary_table
 
 # %% auto #0
-__all__ = ['HOSTS', 'EXTRACTORS', 'get_backbone', 'distilled', 'FeatureNet', 'feature_extractor', 'check_samples_params',
-           'figure_runs', 'run_figures', 'main']
-
-# %% ../nbs/05b_figures.ipynb #79977415
-HOSTS = ('d4m', 'mgd3')
-
-# %% ../nbs/05b_figures.ipynb #2f871c43
-_BACKBONES = {}
-
-def get_backbone(name:str):
-    "The backbone `name` (a preset, or 'tiny-<kind>': random tiny weights), loaded once per process."
-    from evlf.backbone import load_backbone, tiny_backbone
-    check_choice('backbone', name, BACKBONES)
-    if name not in _BACKBONES: _BACKBONES[name] = tiny_backbone(name[5:], seed=0) if name.startswith('tiny-') else load_backbone(name)
-    return _BACKBONES[name]
-
-def _weights_id(backbone:str)->str:
-    "A hash of a preset's shipped weight files (backbone and fusion modules): retrained weights make new sets."
-    from evlf.backbone import WEIGHTS_DIR
-    folder = WEIGHTS_DIR/backbone
-    if backbone.startswith('tiny-') or not folder.is_dir(): return backbone
-    h = hashlib.sha1()
-    for f in sorted(folder.rglob('*.safetensors')): h.update(f.read_bytes())
-    return h.hexdigest()[:12]
-
-def _images_key(ds)->str:
-    "A hash of a dataset's images (in-memory sets) or file list (folder sets), labels and image size: the sampler's own dataset key."
-    if hasattr(ds, 'data'): return fingerprint(ds.data, ds.targets, ds.image_size)
-    return fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
-
-def _complete(path:Path, ipc:int, n_classes:int)->bool:
-    "Whether `path` holds a finished distilled set of `n_classes` classes with `ipc` images each."
-    if not (path/'manifest.json').exists(): return False
-    m = load_json(path/'manifest.json'); cl = m.get('classes', [])
-    return len(cl) == n_classes and all(len(list((path/class_folder(c, n, n_classes)).glob('*.png'))) == ipc for c, n in enumerate(cl))
-
-def distilled(ds, # the real training set (`load_real`)
-              backbone:str, # one of `BACKBONES`
-              method:str, # one of `evlf.sampler.METHODS`
-              ipc:int, # images per class
-              seed:int=0, # distillation seed
-              fusion_model=None, # folder of a fusion module (None: the shipped one)
-              progress:bool=True, # show the sampler's progress bar
-              **options, # host settings (`evlf.sampler.distill`)
-             )->Path:
-    "The folder of the distilled set, from the cache, or distilled now."
-    from evlf.sampler import distill, distill_params
-    name = backbone[5:] if backbone.startswith('tiny-') else backbone
-    fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') else {'fusion_model': str(fusion_model)}
-    p = distill_params(method, name, **options, **fm)
-    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, _images_key(ds), p], sort_keys=True, default=str).encode()).hexdigest()[:12]
-    path = cache_dir('distilled')/f"{getattr(ds, 'name', 'data')}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
-    if _complete(path, ipc, len(ds.classes)): return path
-    if method == 'random' and getattr(ds, 'name', None) in DATASETS:  # the whole real set: 05_eval's random sets
-        return distill_random(ds.name, ipc, seed, root=options.get('root'))
-    bb = None if method == 'random' else get_backbone(backbone)
-    return distill(ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm)
+__all__ = ['EXTRACTORS', 'FeatureNet', 'feature_extractor', 'check_samples_params', 'figure_runs', 'run_figures', 'main']
 
 # %% ../nbs/05b_figures.ipynb #28d94fc7
 EXTRACTORS = ('convnet', 'teacher', 'pixels')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_sampler.ipynb #1c145139
 from __future__ import annotations
-import copy, hashlib, inspect, math, os, shutil, tempfile
+import copy, hashlib, inspect, json, math, os, shutil, tempfile
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
@@ -16,15 +16,16 @@ from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
 from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
-from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset
+from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset, class_folder, distill_random, DATASETS
 from .fusion import fuse_latents
-from .backbone import latent_fingerprint
+from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE', 'HOST_DEFAULTS',
-           'image_generators', 'encode_class', 'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline',
-           'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser', 'distill_params',
-           'distill']
+__all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE', 'HOST_DEFAULTS', 'HOSTS',
+           'image_generators', 'dataset_fingerprint', 'encode_class', 'fused_class', 'prototypes', 'host_scheduler',
+           'D4MPipeline', 'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser',
+           'distill_params', 'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'get_backbone',
+           'distilled']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -36,7 +37,7 @@ def image_generators(seed:int, # the run's seed
     return [torch.Generator().manual_seed(int(s[0]) << 32 | int(s[1])) for s in states]
 
 # %% ../nbs/04_sampler.ipynb #78d9d81b
-def _dataset_fingerprint(ds)->str:
+def dataset_fingerprint(ds)->str:
     "A hash of a dataset's images (in-memory sets) or file list (folder sets), its labels and its image size."
     if hasattr(ds, 'data'): return fingerprint(ds.data, ds.targets, ds.image_size)
     return fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
@@ -68,7 +69,7 @@ def encode_class(ds, # a dataset with `.targets`
     enc = lambda: torch.cat([bb.encode_images(_match_channels(images_of(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
                              for i in range(0, len(idx), batch_size)])
     if not cache: return enc()
-    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{_dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
+    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -90,7 +91,7 @@ def fused_class(ds, # a dataset with `.targets` and `.prompts`
     "The unscaled (fused) latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     z = encode_class(ds, bb, label, encode_batch)
     if fusion is None: return z
-    key = f'{bb.name}-{latent_fingerprint(bb)}-{_dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
+    key = f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
     return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt',
                    lambda: _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens))
 
@@ -497,18 +498,32 @@ def distill_params(method:str, # one of `METHODS`
     if not p.get('fusion'): p.pop('fusion_model', None); p.pop('fusion_variant', None)
     return _check_host(p)
 
+# %% ../nbs/04_sampler.ipynb #62a48514
+def check_fusion_model(fusion_model)->str|None:
+    "None, or a folder holding a saved fusion module, as a string."
+    if fusion_model is None: return None
+    if not isinstance(fusion_model, (str, Path)) or not (Path(fusion_model)/'config.json').exists():
+        raise ValueError(f'fusion_model={fusion_model!r} is not valid; accepted: None (the shipped module) or a folder with a saved fusion module (config.json)')
+    return str(fusion_model)
+
+def check_options(options, method:str, backbone:str, fusion_model=None)->dict:
+    "Host settings for `distill`, checked by `distill_params` (unknown keys, bad values) before any work."
+    if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
+    name = backbone[5:] if backbone.startswith('tiny-') else backbone
+    distill_params(method, name, **options, **({} if fusion_model is None else {'fusion_model': str(fusion_model)}))
+    return dict(options)
+
 # %% ../nbs/04_sampler.ipynb #a86405f4
 def _get_backbone(backbone, device=None):
     "A backbone object from a name (`tiny-<kind>` for the tiny random ones) or as given."
     if not isinstance(backbone, str): return backbone
-    from evlf.backbone import load_backbone, tiny_backbone
     if backbone.startswith('tiny-'):
         bb = tiny_backbone(backbone[5:], seed=0)
         for m in (bb.vae, bb.denoiser): m.to(device or 'cpu')
         return bb
     return load_backbone(backbone, device=device)
 
-def _get_fusion(fusion_model, bb, variant='code'):
+def get_fusion(fusion_model, bb, variant='code'):
     "The EVLF module: given, loaded from a folder, or the one shipped for the backbone; checked on one dummy latent."
     from evlf.fusion import load_fusion
     f = fusion_model if isinstance(fusion_model, torch.nn.Module) else load_fusion(fusion_model or bb.name, variant=variant, device=bb.device)
@@ -539,7 +554,7 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
     den = bb.denoiser; prompts = list(ds.prompts); rec = FINETUNE_RECIPE[p['finetune_recipe']]
     settings = {k: p[k] for k in ('finetune_recipe', 'finetune_steps', 'finetune_lr', 'finetune_batch')}
     rule = ['random_subset'] if rec['posterior'] == 'sample' else []  # which images a sample is: not a denoiser cached under an older rule
-    key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), _dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
+    key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
                       settings, rec, seed, prompts, *rule)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
@@ -628,13 +643,13 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     bb = fusion = den = None; bb_name = None
     if method != 'random':
         bb = _get_backbone(backbone, ro['device'] or (state.device if state.num_processes > 1 else None)); bb_name = bb.name
-        if p['fusion']: fusion = _get_fusion(p.get('fusion_model'), bb, p['fusion_variant'])
+        if p['fusion']: fusion = get_fusion(p.get('fusion_model'), bb, p['fusion_variant'])
         if not _text_conditioned(bb.denoiser): [_class_label(ds, c, bb.denoiser) for c in range(len(ds.classes))]
         if method.startswith('mgd3'): _check_variance(bb.denoiser, p['variance_type'], p['cfg_channels'])
         p = {**p, 'fusion_model': None if fusion is None else (p['fusion_model'] if isinstance(p.get('fusion_model'), str) else 'shipped' if p.get('fusion_model') is None else 'object'),
              'fusion_fingerprint': None if fusion is None else fingerprint(fusion), 'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae)}
     manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts),
-                    dataset=ds_name, backbone=bb_name, image_size=int(ds.image_size), dataset_fingerprint=_dataset_fingerprint(ds))
+                    dataset=ds_name, backbone=bb_name, image_size=int(ds.image_size), dataset_fingerprint=dataset_fingerprint(ds))
     old = out_dir/'manifest.json'
     if old.exists() and not ro['overwrite']:
         prev = load_json(old)
@@ -661,3 +676,49 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
 def _json_roundtrip(x):
     "`x` as it reads back from JSON (tuples become lists, objects their str)."
     import json; return json.loads(json.dumps(x, default=str))
+
+# %% ../nbs/04_sampler.ipynb #7099b1c2
+HOSTS = ('d4m', 'mgd3')  # the late-fusion hosts EVLF is added to
+_LOADED = {}
+
+def get_backbone(name:str):
+    "The backbone `name` (a preset, or 'tiny-<kind>': random tiny weights), loaded once per process."
+    check_choice('backbone', name, BACKBONES)
+    if name not in _LOADED:
+        _LOADED[name] = tiny_backbone(name[5:], seed=0) if name.startswith('tiny-') else load_backbone(name)
+    return _LOADED[name]
+
+def _weights_id(backbone:str)->str:
+    "A hash of a preset's shipped weight files (backbone and fusion modules): retrained weights make new sets."
+    folder = WEIGHTS_DIR/backbone
+    if backbone.startswith('tiny-') or not folder.is_dir(): return backbone
+    h = hashlib.sha1()
+    for f in sorted(folder.rglob('*.safetensors')): h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+def _complete(path:Path, ipc:int, n_classes:int)->bool:
+    "Whether `path` holds a finished distilled set of `n_classes` classes with `ipc` images each."
+    if not (path/'manifest.json').exists(): return False
+    cl = load_json(path/'manifest.json').get('classes', [])
+    return len(cl) == n_classes and all(len(list((path/class_folder(c, n, n_classes)).glob('*.png'))) == ipc for c, n in enumerate(cl))
+
+def distilled(ds, # the real training set (`load_real`)
+              backbone:str, # one of `BACKBONES`
+              method:str, # one of `METHODS`
+              ipc:int, # images per class
+              seed:int=0, # distillation seed
+              fusion_model=None, # folder of a fusion module (None: the shipped one)
+              progress:bool=True, # show the sampler's progress bar
+              **options, # host settings (`distill`)
+             )->Path:
+    "The folder of the distilled set, from the cache, or distilled now."
+    name = backbone[5:] if backbone.startswith('tiny-') else backbone
+    fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') else {'fusion_model': str(fusion_model)}
+    p = distill_params(method, name, **options, **fm)
+    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p], sort_keys=True, default=str).encode()).hexdigest()[:12]
+    path = cache_dir('distilled')/f"{getattr(ds, 'name', 'data')}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
+    if _complete(path, ipc, len(ds.classes)): return path
+    if method == 'random' and getattr(ds, 'name', None) in DATASETS:  # the whole real set: 05_eval's random sets
+        return distill_random(ds.name, ipc, seed, root=options.get('root'))
+    bb = None if method == 'random' else get_backbone(backbone)
+    return distill(ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm)
