@@ -20,7 +20,7 @@ SD15_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_blo
 def bench(size, batch, iters, warmup, device, mp):
     from accelerate import Accelerator
     from diffusers import AutoencoderKL
-    from evlf.fusion import EVLFFusion, _Objective, corrupt_text, lambda2_at
+    from evlf.fusion import EVLFFusion, Objective, corrupt_text, lambda2_at
     torch.manual_seed(0)
     acc = Accelerator(mixed_precision=mp, cpu=device == 'cpu')
     vae = AutoencoderKL(**SD15_VAE).to(acc.device, torch.float16 if mp == 'fp16' else torch.float32).eval().requires_grad_(False)
@@ -28,7 +28,7 @@ def bench(size, batch, iters, warmup, device, mp):
     proj = [p for k, p in fusion.named_parameters() if k.startswith('latent_projector.')]
     rest = [p for k, p in fusion.named_parameters() if not k.startswith('latent_projector.')]
     opt = torch.optim.AdamW([{'params': rest, 'lr': 3e-4}, {'params': proj, 'lr': 1e-4}], weight_decay=1e-2)
-    obj, opt = acc.prepare(_Objective(fusion).train(), opt)
+    obj, opt = acc.prepare(Objective(fusion).train(), opt)
     g = torch.Generator(acc.device).manual_seed(0)
     tok, pooled = torch.randn(10, 77, 768, device=acc.device), torch.randn(10, 768, device=acc.device)
     x = torch.rand(batch, 3, size, size, device=acc.device, dtype=vae.dtype)

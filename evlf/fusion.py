@@ -5,6 +5,7 @@
 # %% ../nbs/03_fusion.ipynb #ceb163bf
 from __future__ import annotations
 import math, time, json, os, hashlib, tempfile, contextlib
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from diffusers import ModelMixin, ConfigMixin
@@ -15,7 +16,8 @@ from .core import (fingerprint, check_choice, check_int, check_float, seed_every
 
 # %% auto #0
 __all__ = ['VARIANTS', 'CORRUPTIONS', 'WEIGHTS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
-           'encode_real_set', 'train_fusion', 'fusion_quality', 'fuse_latents', 'load_fusion', 'fit_fusion']
+           'encode_real_set', 'Objective', 'FusionConfig', 'train_fusion', 'fusion_quality', 'fuse_latents',
+           'load_fusion', 'fit_fusion']
 
 # %% ../nbs/03_fusion.ipynb #d1bf5d53
 class LatentProjector(nn.Module):
@@ -233,7 +235,7 @@ def _check_loss_params(lambda1, lambda2, tau):
     if lambda1 == 0 and max(lambda2) == 0: raise ValueError('lambda1=0 and lambda2=(0, 0): the loss would be zero; accepted: at least one > 0')
     check_float('tau', tau, min=0, max=1, min_open=True)
 
-class _Objective(nn.Module):
+class Objective(nn.Module):
     "Fusion + projector + loss in one forward, so DDP sees every trained parameter."
     def __init__(self, fusion): super().__init__(); self.fusion = fusion
     def forward(self, z, cond, pooled, labels, lambda1, lambda2, tau, form):
@@ -266,131 +268,207 @@ def _save_final(fusion, out_dir:Path, record:dict):
         fusion.save_pretrained(tmp); save_json(record, Path(tmp)/'training_record.json')
         for f in Path(tmp).iterdir(): os.replace(f, out_dir/f.name)
 
-# %% ../nbs/03_fusion.ipynb #7466884b
-def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labels [N], tokens [K, L, D], pooled [K, D], flipped
-                 out_dir, # where the trained module (save_pretrained) and training_record.json go
-                 variant:str='code', # 'code' or 'paper': the architecture and the loss form
-                 epochs:int=4, # passes over the real set
-                 batch_size:int=16, # images per micro-batch (per process)
-                 grad_accum:int=2, # micro-batches per optimizer step
-                 lr:float=3e-4, # AdamW learning rate of the fusion module
-                 proj_lr:float=1e-4, # AdamW learning rate of the projector
-                 weight_decay:float=1e-2, # AdamW weight decay
-                 clip:float=1.0, # gradient-norm clip
-                 lambda1:float=0.1, # InfoNCE weight
-                 lambda2:tuple=(0.05, 1.0), # MSE weight: (start, end) of the linear ramp
-                 ramp:float=0.5, # fraction of training the lambda2 ramp takes
-                 tau:float=0.07, # InfoNCE temperature
-                 corrupt:str|bool|None=None, # text corruption: 'batch', 'sample' or False (default: 'batch' for 'code', off for 'paper')
-                 flip:bool=True, # random horizontal flip (the mirror image's latent when `data` has 'flipped')
-                 width:int=256, heads:int=4, # module width and attention heads
-                 layers:int|None=None, # attention blocks (default: 2 for 'code', 1 for 'paper')
-                 dropout:float=0.1, # dropout in the module
-                 seed:int=0, # seed of the init, data order, flips, corruption and dropout
-                 max_steps:int|None=None, # stop after this many micro-batches (a shortened run; recorded)
-                 ckpt_dir=None, # per-epoch checkpoints (default: out_dir/checkpoints)
-                 resume:bool=True, # continue after the last checkpoint in `ckpt_dir`
-                 mixed_precision:str|None=None, # accelerate's: default 'fp16' on GPU, 'no' on CPU
-                 progress:bool=True, # show a progress bar
-                 record:dict|None=None, # extra entries for the training record (backbone, dataset)
-                )->EVLFFusion:
-    "Train an `EVLFFusion` and its projector with L_CA = lambda1 InfoNCE + lambda2 MSE, under accelerate."
-    from accelerate import Accelerator
+# %% ../nbs/03_fusion.ipynb #ad0cfe37
+@dataclass
+class FusionConfig:
+    "The settings of a `train_fusion` run: the paper's recipe by default; `checked` validates them all before any work."
+    variant:str='code' # 'code' or 'paper': the architecture and the loss form
+    epochs:int=4 # passes over the real set
+    batch_size:int=16 # images per micro-batch (per process)
+    grad_accum:int=2 # micro-batches per optimizer step
+    lr:float=3e-4 # AdamW learning rate of the fusion module
+    proj_lr:float=1e-4 # AdamW learning rate of the projector
+    weight_decay:float=1e-2 # AdamW weight decay
+    clip:float=1.0 # gradient-norm clip
+    lambda1:float=0.1 # InfoNCE weight
+    lambda2:tuple=(0.05, 1.0) # MSE weight: (start, end) of the linear ramp
+    ramp:float=0.5 # fraction of training the lambda2 ramp takes
+    tau:float=0.07 # InfoNCE temperature
+    corrupt:str|bool|None=None # text corruption: 'batch', 'sample' or False (default: 'batch' for 'code', off for 'paper')
+    flip:bool=True # random horizontal flip (the mirror image's latent when `data` has 'flipped')
+    width:int=256 # module width
+    heads:int=4 # attention heads
+    layers:int|None=None # attention blocks (default: 2 for 'code', 1 for 'paper')
+    dropout:float=0.1 # dropout in the module
+    seed:int=0 # seed of the init, data order, flips, corruption and dropout
+    max_steps:int|None=None # stop after this many micro-batches (a shortened run; recorded)
+    ckpt_dir:str|Path|None=None # per-epoch checkpoints (default: out_dir/checkpoints)
+    resume:bool=True # continue after the last checkpoint in `ckpt_dir`
+    mixed_precision:str|None=None # accelerate's: default 'fp16' on GPU, 'no' on CPU
+    progress:bool=True # show a progress bar
+    record:dict|None=None # extra entries for the training record (backbone, dataset)
+
+    def checked(self)->FusionConfig:
+        "A copy with every setting checked and the variant's defaults filled in (`layers`, `corrupt`)."
+        check_choice('variant', self.variant, VARIANTS)
+        _check_loss_params(self.lambda1, self.lambda2, self.tau)
+        for n in ('epochs', 'batch_size', 'grad_accum', 'seed'): check_int(n, getattr(self, n), min=0 if n == 'seed' else 1)
+        for n in ('lr', 'proj_lr', 'clip'): check_float(n, getattr(self, n), min=0, min_open=True)
+        check_float('weight_decay', self.weight_decay, min=0)
+        check_float('ramp', self.ramp, min=0, max=1)
+        if self.max_steps is not None: check_int('max_steps', self.max_steps, min=1)
+        corrupt = self.corrupt
+        if corrupt is None or corrupt is True: corrupt = 'batch' if self.variant == 'code' or corrupt else False
+        if corrupt is not False: check_choice('corrupt', corrupt, CORRUPTIONS)
+        return replace(self, layers=self.layers or (2 if self.variant == 'code' else 1), corrupt=corrupt)
+
+    def params(self, out_dir, ckpt_dir)->dict:
+        "The settings as the training record and each checkpoint store them (a resumed run must match them)."
+        p = {'out_dir': str(out_dir)}
+        p.update((f.name, getattr(self, f.name)) for f in fields(self) if f.name not in ('progress', 'record'))
+        p.update(lambda2=list(self.lambda2), ckpt_dir=str(ckpt_dir))
+        return p
+
+    @classmethod
+    def from_params(cls, params:dict)->FusionConfig:
+        "The config a record's `params` describe."
+        return cls(**{k: tuple(v) if k == 'lambda2' else v for k, v in params.items() if k != 'out_dir'})
+
+# %% ../nbs/03_fusion.ipynb #f067f30b
+_RESUME_FREE = ('resume', 'mixed_precision', 'ckpt_dir', 'out_dir', 'epochs', 'max_steps')  # what a resumed run may change
+
+def _resume_state(last:Path, params:dict)->dict:
+    "The state of checkpoint `last`, after checking it was written with `params` (all but `_RESUME_FREE`)."
+    st = load_json(last/'state.json')
+    now = json.loads(json.dumps(params, default=str))
+    same = lambda p: {k: v for k, v in p.items() if k not in _RESUME_FREE}
+    if same(st['params']) != same(now):
+        diff = {k: (st['params'].get(k), v) for k, v in same(now).items() if st['params'].get(k) != v}
+        raise ValueError(f'{last} was written with other parameters {diff} (checkpoint, now): pass resume=False or another ckpt_dir')
+    return st
+
+def _setup(cfg:FusionConfig, data:dict, acc, ckpt_dir:Path, params:dict)->tuple:
+    "`(objective, optimizer, start epoch, history, last checkpoint)`: the module seeded by `cfg.seed`, or resumed from `ckpt_dir`."
     from safetensors.torch import load_file
-    from tqdm.auto import tqdm
-    params = {k: v for k, v in locals().items() if k not in ('data', 'record', 'progress', 'Accelerator', 'load_file', 'tqdm')}
-    # --- everything is checked before any work
-    check_choice('variant', variant, VARIANTS); _check_loss_params(lambda1, lambda2, tau); _check_data(data)
-    for n in ('epochs', 'batch_size', 'grad_accum', 'seed'): check_int(n, params[n], min=0 if n == 'seed' else 1)
-    for n in ('lr', 'proj_lr', 'clip'): check_float(n, params[n], min=0, min_open=True)
-    check_float('weight_decay', weight_decay, min=0); check_float('ramp', ramp, min=0, max=1)
-    if max_steps is not None: check_int('max_steps', max_steps, min=1)
-    layers = params['layers'] = layers or (2 if variant == 'code' else 1)
-    if corrupt is None or corrupt is True: corrupt = 'batch' if variant == 'code' or corrupt else False
-    if corrupt is not False: check_choice('corrupt', corrupt, CORRUPTIONS)
-    params['corrupt'] = corrupt
-    params['lambda2'] = list(lambda2); params['out_dir'] = str(out_dir)
-    z_all, y_all, tok, pooled = data['latents'].float(), data['labels'].long(), data['tokens'].float(), data['pooled'].float()
-    mir = data['flipped'].float() if 'flipped' in data else None
-    mp = mixed_precision or ('fp16' if torch.cuda.is_available() else 'no')
-    acc = Accelerator(mixed_precision=mp, cpu=get_device().type == 'cpu')  # cpu=True: several CPU processes use gloo
-    dev, world, rank = acc.device, acc.num_processes, acc.process_index
-    ckpt_dir = Path(ckpt_dir) if ckpt_dir else Path(out_dir)/'checkpoints'
-    params['ckpt_dir'] = str(ckpt_dir)
-    # --- model, optimizer, and the last checkpoint if any
-    seed_everything(seed)
-    n, c, h, _ = z_all.shape
-    fusion = EVLFFusion(latent_channels=c, text_dim=tok.shape[2], width=width, heads=heads, layers=layers, grid=h,
-                        dropout=dropout, variant=variant)
-    last, start, history = (_last_ckpt(ckpt_dir) if resume else None), 0, []
-    same = lambda p: {k: v for k, v in p.items() if k not in ('resume', 'mixed_precision', 'ckpt_dir', 'out_dir', 'epochs', 'max_steps')}
+    seed_everything(cfg.seed)
+    _, c, h, _ = data['latents'].shape
+    fusion = EVLFFusion(latent_channels=c, text_dim=data['tokens'].shape[2], width=cfg.width, heads=cfg.heads, layers=cfg.layers, grid=h,
+                        dropout=cfg.dropout, variant=cfg.variant)
+    last, start, history = (_last_ckpt(ckpt_dir) if cfg.resume else None), 0, []
     if last is not None:
-        st = load_json(last/'state.json')
-        now = json.loads(json.dumps(params, default=str))
-        if same(st['params']) != same(now):
-            diff = {k: (st['params'].get(k), v) for k, v in same(now).items() if st['params'].get(k) != v}
-            raise ValueError(f'{last} was written with other parameters {diff} (checkpoint, now): pass resume=False or another ckpt_dir')
+        st = _resume_state(last, params)
         fusion.load_state_dict(load_file(last/'diffusion_pytorch_model.safetensors'))
         start, history = st['epoch'], st['history']
     proj = [p for k, p in fusion.named_parameters() if k.startswith('latent_projector.')]
     rest = [p for k, p in fusion.named_parameters() if not k.startswith('latent_projector.')]
-    opt = torch.optim.AdamW([{'params': rest, 'lr': lr}, {'params': proj, 'lr': proj_lr}], weight_decay=weight_decay)
-    obj, opt = acc.prepare(_Objective(fusion).train(), opt)
+    opt = torch.optim.AdamW([{'params': rest, 'lr': cfg.lr}, {'params': proj, 'lr': cfg.proj_lr}], weight_decay=cfg.weight_decay)
+    obj, opt = acc.prepare(Objective(fusion).train(), opt)
     if last is not None: opt.load_state_dict(torch.load(last/'optimizer.pt', map_location='cpu', weights_only=True))
-    per = n // world; nb = math.ceil(per / batch_size)
-    total = epochs*nb if max_steps is None else min(epochs*nb, max_steps)
-    step, t0, seen = start*nb, time.time(), 0
-    tok, pooled = tok.to(dev), pooled.to(dev)
-    for epoch in range(start, epochs):
-        if step >= total: break
-        g = torch.Generator().manual_seed(seed*1000 + epoch)
-        mine, flips = torch.randperm(n, generator=g)[rank::world][:per], torch.rand(n, generator=g) < 0.5
-        gd = torch.Generator(dev).manual_seed(seed*1000 + epoch*16 + rank)
-        torch.manual_seed(seed*1000 + epoch*16 + rank)  # dropout
-        sums, cnt, te = torch.zeros(3), 0, time.time()
-        bar = tqdm(range(nb), desc=f'{variant} epoch {epoch + 1}/{epochs}', disable=not (progress and acc.is_local_main_process))
-        for k in bar:
-            if step >= total: break
-            ix = mine[k*batch_size:(k + 1)*batch_size]; y = y_all[ix]
-            z = z_all[ix]
-            if flip:
-                f = flips[ix][:, None, None, None]
-                z = torch.where(f, mir[ix], z) if mir is not None else torch.where(f, z.flip(-1), z)
-            z, y = z.to(dev), y.to(dev)
-            cond = corrupt_text(tok[y], generator=gd, per=corrupt) if corrupt else tok[y]
-            lam2 = lambda2_at(step, total, *lambda2, ramp=ramp)
-            g0 = (k // grad_accum)*grad_accum; ngroup = min(grad_accum, nb - g0); end = k + 1 == g0 + ngroup
-            with (contextlib.nullcontext() if end else acc.no_sync(obj)):
-                with acc.autocast(): loss, nce, mse = obj(z, cond, pooled[y], y, lambda1, lam2, tau, variant)
-                if acc.reduce(torch.tensor([float(not torch.isfinite(loss))], device=dev), 'sum').item():
-                    raise FloatingPointError(
-                        f'loss became {loss.item()} at step {step} (epoch {epoch + 1}, micro-batch {k + 1}/{nb}) on some process: '
-                        f'infonce={nce.item():.4g}, mse={mse.item():.4g}, lambda1={lambda1}, lambda2={lam2:.3g}. '
-                        f'Last good checkpoint: {_last_ckpt(ckpt_dir) or "none"} (kept). Hint: check that the latents are finite and '
-                        'unscaled (not multiplied by the VAE scaling factor); lower lr; or train with mixed_precision="no".')
-                acc.backward(loss / ngroup)
-            if end:
-                acc.clip_grad_norm_(obj.parameters(), clip); opt.step(); opt.zero_grad(set_to_none=True)
-            step += 1; seen += len(ix)*world; cnt += 1
-            sums += torch.tensor([loss.item(), nce.item(), mse.item()])
-            if k % 50 == 0: bar.set_postfix(loss=f'{sums[0]/cnt:.4f}', nce=f'{sums[1]/cnt:.3f}', mse=f'{sums[2]/cnt:.4f}', lam2=f'{lam2:.2f}')
-        m = (sums/max(cnt, 1)).tolist()
-        history.append(dict(epoch=epoch + 1, micro_batches=cnt, complete=cnt == nb, loss=m[0], infonce=m[1], mse=m[2],
-                            lambda2_end=lam2, seconds=time.time() - te))
-        if cnt == nb and acc.is_main_process:
-            with atomic_dir(ckpt_dir/f'epoch-{epoch + 1}') as tmp:
-                acc.unwrap_model(obj).fusion.save_pretrained(tmp)
-                torch.save(opt.state_dict(), tmp/'optimizer.pt')
-                save_json(dict(epoch=epoch + 1, step=step, params=params, history=history), tmp/'state.json')
+    return obj, opt, start, history, last
+
+# %% ../nbs/03_fusion.ipynb #f2dc1725
+@dataclass
+class _Run:
+    "What the epochs of one `train_fusion` call share: the tensors (text on the device), the sizes, and the counters."
+    z:torch.Tensor; y:torch.Tensor; tok:torch.Tensor; pooled:torch.Tensor; mir:torch.Tensor|None
+    nb:int; per:int; total:int; step:int; seen:int=0
+
+    @classmethod
+    def of(cls, data:dict, cfg:FusionConfig, acc, start:int)->_Run:
+        "The run of `data` under `cfg` on `acc`'s processes, `start` epochs done."
+        n = len(data['latents'])
+        per = n // acc.num_processes
+        nb = math.ceil(per / cfg.batch_size)
+        total = cfg.epochs*nb if cfg.max_steps is None else min(cfg.epochs*nb, cfg.max_steps)
+        mir = data['flipped'].float() if 'flipped' in data else None
+        return cls(data['latents'].float(), data['labels'].long(), data['tokens'].float().to(acc.device), data['pooled'].float().to(acc.device),
+                   mir, nb, per, total, start*nb)
+
+def _micro_batch(run:_Run, cfg:FusionConfig, ix, flips, gd, dev)->tuple:
+    "Latents (flipped where drawn), labels and (corrupted) class texts of the images `ix`, on `dev`."
+    z, y = run.z[ix], run.y[ix]
+    if cfg.flip:
+        f = flips[ix][:, None, None, None]
+        z = torch.where(f, run.mir[ix], z) if run.mir is not None else torch.where(f, z.flip(-1), z)
+    z, y = z.to(dev), y.to(dev)
+    cond = corrupt_text(run.tok[y], generator=gd, per=cfg.corrupt) if cfg.corrupt else run.tok[y]
+    return z, y, cond
+
+def _not_finite(loss, nce, mse, lam2, cfg, run, epoch, k, ckpt_dir)->FloatingPointError:
+    "The error that stops a run whose loss is NaN or inf, with where, the loss parts and what to try."
+    return FloatingPointError(
+        f'loss became {loss.item()} at step {run.step} (epoch {epoch + 1}, micro-batch {k + 1}/{run.nb}) on some process: '
+        f'infonce={nce.item():.4g}, mse={mse.item():.4g}, lambda1={cfg.lambda1}, lambda2={lam2:.3g}. '
+        f'Last good checkpoint: {_last_ckpt(ckpt_dir) or "none"} (kept). Hint: check that the latents are finite and '
+        'unscaled (not multiplied by the VAE scaling factor); lower lr; or train with mixed_precision="no".')
+
+def _train_epoch(obj, opt, acc, cfg:FusionConfig, run:_Run, epoch:int, ckpt_dir:Path)->dict:
+    "Epoch `epoch` (or what is left of `run.total`): order, flips, corruption and dropout seeded by `(seed, epoch)`; its history entry."
+    from tqdm.auto import tqdm
+    n, world, rank, dev = len(run.z), acc.num_processes, acc.process_index, acc.device
+    g = torch.Generator().manual_seed(cfg.seed*1000 + epoch)
+    mine, flips = torch.randperm(n, generator=g)[rank::world][:run.per], torch.rand(n, generator=g) < 0.5
+    gd = torch.Generator(dev).manual_seed(cfg.seed*1000 + epoch*16 + rank)
+    torch.manual_seed(cfg.seed*1000 + epoch*16 + rank)  # dropout
+    sums, cnt, te = torch.zeros(3), 0, time.time()
+    bar = tqdm(range(run.nb), desc=f'{cfg.variant} epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and acc.is_local_main_process))
+    for k in bar:
+        if run.step >= run.total: break
+        ix = mine[k*cfg.batch_size:(k + 1)*cfg.batch_size]
+        z, y, cond = _micro_batch(run, cfg, ix, flips, gd, dev)
+        lam2 = lambda2_at(run.step, run.total, *cfg.lambda2, ramp=cfg.ramp)
+        g0 = (k // cfg.grad_accum)*cfg.grad_accum
+        ngroup = min(cfg.grad_accum, run.nb - g0)
+        end = k + 1 == g0 + ngroup
+        with (contextlib.nullcontext() if end else acc.no_sync(obj)):
+            with acc.autocast(): loss, nce, mse = obj(z, cond, run.pooled[y], y, cfg.lambda1, lam2, cfg.tau, cfg.variant)
+            if acc.reduce(torch.tensor([float(not torch.isfinite(loss))], device=dev), 'sum').item():
+                raise _not_finite(loss, nce, mse, lam2, cfg, run, epoch, k, ckpt_dir)
+            acc.backward(loss / ngroup)
+        if end:
+            acc.clip_grad_norm_(obj.parameters(), cfg.clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        run.step += 1
+        run.seen += len(ix)*world
+        cnt += 1
+        sums += torch.tensor([loss.item(), nce.item(), mse.item()])
+        if k % 50 == 0: bar.set_postfix(loss=f'{sums[0]/cnt:.4f}', nce=f'{sums[1]/cnt:.3f}', mse=f'{sums[2]/cnt:.4f}', lam2=f'{lam2:.2f}')
+    m = (sums/max(cnt, 1)).tolist()
+    return dict(epoch=epoch + 1, micro_batches=cnt, complete=cnt == run.nb, loss=m[0], infonce=m[1], mse=m[2], lambda2_end=lam2, seconds=time.time() - te)
+
+# %% ../nbs/03_fusion.ipynb #575724ec
+def _checkpoint(acc, obj, opt, ckpt_dir:Path, run:_Run, params:dict, history:list):
+    "Write the checkpoint of the epoch just done (weights, optimizer, state) atomically, from the main process."
+    with atomic_dir(ckpt_dir/f"epoch-{history[-1]['epoch']}") as tmp:
+        acc.unwrap_model(obj).fusion.save_pretrained(tmp)
+        torch.save(opt.state_dict(), tmp/'optimizer.pt')
+        save_json(dict(epoch=history[-1]['epoch'], step=run.step, params=params, history=history), tmp/'state.json')
+
+def _training_record(cfg:FusionConfig, params:dict, run:_Run, acc, fusion, history:list, last, secs:float, mp:str)->dict:
+    "What a run did: its settings, the data's shapes, how far it went (a shortened run says so), history, device and versions."
+    c, h = run.z.shape[1], run.z.shape[2]
+    done = dict(micro_batches=run.step, optimizer_steps_per_epoch=math.ceil(run.nb/cfg.grad_accum), images_seen=run.seen,
+                epochs=run.step/run.nb, full_recipe=run.step == cfg.epochs*run.nb and cfg.epochs == 4 and cfg.max_steps is None,
+                seconds_this_call=secs, images_per_s_this_call=run.seen/max(secs, 1e-9), resumed_from=str(last) if last else None)
+    return dict(params=params, **(cfg.record or {}),
+                data=dict(images=len(run.z), classes=len(run.tok), latent_shape=[c, h, h], text_shape=list(run.tok.shape[1:])),
+                done=done, history=history, device=str(acc.device), mixed_precision=mp, num_processes=acc.num_processes,
+                fusion_parameters=fusion.num_fusion_parameters(), versions=versions())
+
+# %% ../nbs/03_fusion.ipynb #7466884b
+def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labels [N], tokens [K, L, D], pooled [K, D], flipped
+                 out_dir, # where the trained module (save_pretrained) and training_record.json go
+                 cfg:FusionConfig|None=None, # the settings (default: `FusionConfig()`, the paper's recipe)
+                 **kwargs, # settings that replace `cfg`'s, by name (`FusionConfig`'s fields: variant, epochs, lr, ...)
+                )->EVLFFusion:
+    "Train an `EVLFFusion` and its projector with L_CA = lambda1 InfoNCE + lambda2 MSE, under accelerate."
+    from accelerate import Accelerator
+    cfg = replace(cfg or FusionConfig(), **kwargs).checked()  # everything is checked before any work
+    _check_data(data)
+    mp = cfg.mixed_precision or ('fp16' if torch.cuda.is_available() else 'no')
+    acc = Accelerator(mixed_precision=mp, cpu=get_device().type == 'cpu')  # cpu=True: several CPU processes use gloo
+    ckpt_dir = Path(cfg.ckpt_dir) if cfg.ckpt_dir else Path(out_dir)/'checkpoints'
+    params = cfg.params(out_dir, ckpt_dir)
+    obj, opt, start, history, last = _setup(cfg, data, acc, ckpt_dir, params)
+    run, t0 = _Run.of(data, cfg, acc, start), time.time()
+    for epoch in range(start, cfg.epochs):
+        if run.step >= run.total: break
+        history.append(_train_epoch(obj, opt, acc, cfg, run, epoch, ckpt_dir))
+        if history[-1]['complete'] and acc.is_main_process: _checkpoint(acc, obj, opt, ckpt_dir, run, params, history)
         acc.wait_for_everyone()
-    secs = time.time() - t0
     fusion = acc.unwrap_model(obj).fusion.eval()
-    rec = dict(params=params, **(record or {}), data=dict(images=n, classes=len(tok), latent_shape=[c, h, h], text_shape=list(tok.shape[1:])),
-               done=dict(micro_batches=step, optimizer_steps_per_epoch=math.ceil(nb/grad_accum), images_seen=seen,
-                         epochs=step/nb, full_recipe=step == epochs*nb and epochs == 4 and max_steps is None,
-                         seconds_this_call=secs, images_per_s_this_call=seen/max(secs, 1e-9), resumed_from=str(last) if last else None),
-               history=history, device=str(dev), mixed_precision=mp, num_processes=world,
-               fusion_parameters=fusion.num_fusion_parameters(), versions=versions())
+    rec = _training_record(cfg, params, run, acc, fusion, history, last, time.time() - t0, mp)
     if acc.is_main_process: _save_final(fusion, out_dir, rec)
     acc.wait_for_everyone()
     fusion.training_record = rec
