@@ -52,7 +52,7 @@ test-py:
 # (git-ignored); the notebooks write figures/. `make figures ONLY=06_samples` runs the params files whose name
 # contains 06_samples; a failed run is reported at the end and the others still run.
 figures: install
-	$(BIN)/python -m evlf.figures --params figures/params --out runs $(if $(ONLY),--only $(ONLY))
+	$(BIN)/evlf figures --params figures/params --out runs $(if $(ONLY),--only $(ONLY))
 
 # The README's headline table, regenerated from the committed JSON of the main table (tests/test_readme.py checks they agree).
 readme: install

@@ -11,8 +11,8 @@ from .core import check_choice, save_json, load_json, versions, atomic_write
 from .eval import NETS
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'MAIN_TABLE', 'results_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed',
-           'finding', 'readme_block', 'sync_readme']
+__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'results_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid',
+           'committed', 'finding', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #93c565e2
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
@@ -77,7 +77,7 @@ def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `p
     fig.tight_layout(); return fig
 
 # %% ../nbs/05c_report.ipynb #6fb63b4b
-_RUN_DIR = re.compile(r'ipc(\d+)-net(\w+)')  # an expanded 05_eval run's folder
+RUN_DIR = re.compile(r'ipc(\d+)-net(\w+)')  # an expanded 05_eval run's folder
 
 def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*.json` each
                   ipcs:list|None=None, # IPCs asked for (rows not run yet are listed as such)
@@ -91,7 +91,7 @@ def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*
     if not folder.is_dir(): raise FileNotFoundError(f'folder={str(folder)!r} does not exist: run the 05_eval params file first')
     runs = {}
     for d in sorted(folder.iterdir()):
-        if not (d.is_dir() and _RUN_DIR.fullmatch(d.name)): continue
+        if not (d.is_dir() and RUN_DIR.fullmatch(d.name)): continue
         for f in sorted(d.glob('table_*.json')):
             t = load_json(f); recs = t['results'].values()
             runs[(t['params']['net'], t['params']['ipc'])] = dict(t=t, file=str(f.relative_to(folder)),

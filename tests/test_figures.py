@@ -72,6 +72,7 @@ def test_ablation(env, tmp_path):
 
 @pytest.mark.parametrize('nb,params,msg', [
     ('06_samples', dict(host='dm4'), "host='dm4' is not valid; accepted: 'd4m', 'mgd3'"),
+    ('06_samples', dict(per_class=11), 'per_class=11 is not valid; accepted: an integer >= 1 <= 10'),
     ('07_tsne', dict(extractor='inception'), "extractor='inception' is not valid"),
     ('08_lambda_sweep', dict(lambdas=[0.1, -1]), 'lambdas[1]=-1 is not valid'),
     ('08_lambda_sweep', dict(students=3), 'students=3 is not valid'),
@@ -90,7 +91,7 @@ def test_bad_parameters_fail_first(tmp_path, nb, params, msg):
     assert not out.exists() or not any(out.iterdir())  # nothing written
 
 def test_params_files_and_runner(tmp_path):
-    from evlf.figures import figure_runs
+    from evlf.cli import figure_runs
     from evlf.eval import check_params
     plan = figure_runs(REPO/'figures'/'params', NBS)
     names = {n for _, n, _ in plan}
@@ -103,12 +104,12 @@ def test_params_files_and_runner(tmp_path):
             check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'), p['backbone'])
     (tmp_path/'p').mkdir(); (tmp_path/'p'/'07_tsne.yaml').write_text('lambda1: 0.1\n')
     with pytest.raises(ValueError, match=r"\['lambda1'\] are not parameters of 07_tsne"): figure_runs(tmp_path/'p', NBS)
-    r = subprocess.run([sys.executable, '-m', 'evlf.figures', '--dry-run', '--only', '06_samples'], cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, '-m', 'evlf.cli', 'figures', '--dry-run', '--only', '06_samples'], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0 and '== 06_samples: papermill' in r.stdout, r.stderr
 
 def test_runner_writes_the_summary_table(tmp_path):
     "After a run of an `ipcs` x `nets` params file, `summary.md` lists every (net, IPC) it asks for, run or not."
-    from evlf.figures import _write_summaries
+    from evlf.cli import write_summaries
     from evlf.core import save_json
     out = tmp_path/'tables'
     (tmp_path/'p').mkdir()
@@ -116,10 +117,10 @@ def test_runner_writes_the_summary_table(tmp_path):
     res = {m: dict(final=[v/100], best=[v/100], final_mean=v, final_std=0.0, best_mean=v, best_std=0.0, numerics=2, seconds_per_student=1.0)
            for m, v in (('d4m', 60.0), ('d4m+evlf', 61.0))}
     save_json(dict(params=dict(net='resnetap10', ipc=10), protocol=dict(name='dc'), results=res, versions={}), out/'ipc10-netresnetap10'/'table_x.json')
-    _write_summaries(tmp_path/'p', NBS, {'05_eval-x-ipc10-netresnetap10'})
+    write_summaries(tmp_path/'p', NBS, {'05_eval-x-ipc10-netresnetap10'})
     md = (out/'summary.md').read_text()
     assert md.count('not run') == 3*2 and '| resnetap10 | 10 | 60.0 +- 0.0 | **61.0 +- 0.0** |' in md, md
-    (out/'summary.md').unlink(); _write_summaries(tmp_path/'p', NBS, {'07_tsne'})  # nothing of this file ran: no summary
+    (out/'summary.md').unlink(); write_summaries(tmp_path/'p', NBS, {'07_tsne'})  # nothing of this file ran: no summary
     assert not (out/'summary.md').exists()
 
 def test_committed_student_records():

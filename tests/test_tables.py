@@ -98,7 +98,7 @@ def fusion(tmp_path_factory):
 
 def table_params(f:Path)->dict:
     "The first run `make figures` plans for params file `f` (its first IPC and net), through the real runner."
-    from evlf.figures import figure_runs
+    from evlf.cli import figure_runs
     plan = [p for nb, n, p in figure_runs(PARAMS, NBS, only=f.stem) if n.startswith(f.stem)]
     assert plan and all(nb.stem == '05_eval' for nb, _, _ in figure_runs(PARAMS, NBS, only=f.stem))
     return plan[0]
