@@ -23,7 +23,7 @@ TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet'
 # %% auto #0
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_params', 'AvgPool2x2',
            'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'normalizer', 'dsa_augment',
-           'train_students', 'get_teacher', 'evaluate', 'evaluate_all', 'table_folder']
+           'eval_epochs', 'train_students', 'get_teacher', 'evaluate', 'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -326,7 +326,7 @@ def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int=500, 
     return correct.float()/len(x)
 
 # %% ../nbs/05_eval.ipynb #22825372
-def _eval_epochs(epochs:int, eval_every:float)->list:
+def eval_epochs(epochs:int, eval_every:float)->list:
     "The epochs (1-based) after which the students are tested: every `eval_every` of the run, and the last."
     k = max(1, round(1/eval_every))
     return sorted({max(1, round(epochs*i/k)) for i in range(1, k + 1)} | {epochs})
@@ -343,6 +343,36 @@ def _augment(x, p:Protocol, g, norm):
     elif p.augment == 'rrc': x = _rrc(x, g, (0.08, 1.0))
     x = (x - norm[0])/norm[1]
     return dsa_augment(x, g) if p.augment == 'dsa' else x
+
+# %% ../nbs/05_eval.ipynb #ece7f189
+def _optimizer(model, p:Protocol)->tuple:
+    "Protocol `p`'s optimizer over every student's parameters, and its per-epoch learning-rate schedule."
+    if p.optimizer == 'sgd': opt = torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    else: opt = torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(p))
+
+def _batch(x, onehot, idx, p:Protocol, gens:list, norm:tuple, teacher, T:float)->tuple:
+    "Each seed's batch `idx` `[S, B]`: images augmented and normalised as `p` says, and their targets (one-hot, mixed or the teacher's)."
+    xb, tb = x[idx], onehot[idx]
+    if p.augment == 'none' and p.labels != 'soft': return (xb - norm[0])/norm[1], tb
+    S, K = len(gens), onehot.shape[-1]
+    xb = torch.stack([_augment(xb[s], p, gens[s], norm) for s in range(S)])
+    if p.cutmix: xb, tb = map(torch.stack, zip(*[_cutmix(xb[s], tb[s], gens[s]) for s in range(S)]))
+    if p.labels == 'soft':
+        with torch.inference_mode(): tb = F.softmax(teacher(xb.flatten(0, 1)).float()/T, -1).view(S, -1, K)
+        tb = tb.clone()
+    return xb, tb
+
+def _student_records(seeds:list, hist:list, seconds:float, loss:float, model, nets:list, keep_models:bool)->list:
+    "One record per seed: final and best test accuracy (and its epoch), the history, seconds and last loss per student."
+    out = []
+    for s, seed in enumerate(seeds):
+        h = [(e, a[s]) for e, a in hist]
+        be, ba = max(h, key=lambda t: t[1])
+        out.append(dict(seed=seed, final=h[-1][1], best=ba, best_epoch=be, history=h, seconds=seconds, loss=loss,
+                        threads=torch.get_num_threads()))  # CPU results move in the 4th digit with the thread count
+        if keep_models: out[-1]['model'] = model.unstack(nets)[s].cpu().eval()
+    return out
 
 # %% ../nbs/05_eval.ipynb #b13644a6
 def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or float in [0, 1]
@@ -364,46 +394,34 @@ def train_students(x:torch.Tensor, # training images [N, C, H, W], uint8 or floa
     "Train one student per seed under `protocol`; return each one's final and best test accuracy and history."
     from tqdm.auto import tqdm
     device, p = get_device(device), protocol
-    net = check_choice('net', net or p.net, NETS); seeds = [check_int('seed', s, min=0) for s in seeds]
+    net = check_choice('net', net or p.net, NETS)
+    seeds = [check_int('seed', s, min=0) for s in seeds]
     if p.labels == 'soft' and teacher is None: raise ValueError(f"protocol {p.name!r} needs a teacher (see `get_teacher`)")
-    x, y = _prep(x, device), y.to(device); xt, yt = test[0].to(device), test[1].to(device)
+    x, y = _prep(x, device), y.to(device)
+    xt, yt = test[0].to(device), test[1].to(device)
     if x.shape[1:] != xt.shape[1:]: raise ValueError(f'training images {tuple(x.shape[1:])} and test images {tuple(xt.shape[1:])} differ in shape')
-    K = num_classes or int(max(y.max(), yt.max())) + 1; S, N = len(seeds), len(x)
+    K, S, N = num_classes or int(max(y.max(), yt.max())) + 1, len(seeds), len(x)
     norm = normalizer(dataset, x.shape[1], device)
     nets = [_init_net(net, s, x.shape[1], K, x.shape[-1]) for s in seeds]
     if stack is None: stack = device.type != 'cpu'  # measured: on this CPU one call per seed beats vmap's grouped convolutions
     model = (_Stacked if stack and _stackable(nets[0]) else _Looped)(nets, device)
-    opt = (torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay) if p.optimizer == 'sgd'
-           else torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(p))
+    opt, sched = _optimizer(model, p)
     gens = [torch.Generator().manual_seed(10_000 + s) for s in seeds]
-    onehot = F.one_hot(y, K).float(); T = p.temperature if p.labels == 'soft' else 1.0
-    at, hist, t0 = set(_eval_epochs(p.epochs, eval_every)), [], time.time()
+    onehot, T = F.one_hot(y, K).float(), p.temperature if p.labels == 'soft' else 1.0
+    at, hist, t0 = set(eval_epochs(p.epochs, eval_every)), [], time.time()
     if teacher is not None: teacher = teacher.to(device).eval()
     for ep in tqdm(range(1, p.epochs + 1), desc=f'{p.name}/{net} x{S}', disable=not progress, leave=False):
         perms = torch.stack([torch.randperm(N, generator=g) for g in gens]).to(device)
         for i in range(0, N, p.batch):
-            idx = perms[:, i:i + p.batch]; xb, tb = x[idx], onehot[idx]
-            if p.augment != 'none' or p.labels == 'soft':
-                xb = torch.stack([_augment(xb[s], p, gens[s], norm) for s in range(S)])
-                if p.cutmix: xb, tb = map(torch.stack, zip(*[_cutmix(xb[s], tb[s], gens[s]) for s in range(S)]))
-                if p.labels == 'soft':
-                    with torch.inference_mode(): tb = F.softmax(teacher(xb.flatten(0, 1)).float()/T, -1).view(S, -1, K)
-                    tb = tb.clone()
-            else: xb = (xb - norm[0])/norm[1]
+            xb, tb = _batch(x, onehot, perms[:, i:i + p.batch], p, gens, norm, teacher, T)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp): out = model(xb)
             loss = -(tb*F.log_softmax(out.float()/T, -1)).sum(-1).mean(-1).sum()*T*T
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
         sched.step()
         if ep in at: hist.append((ep, _accuracy(model, xt, yt, norm, amp=amp).tolist()))
-    sec = (time.time() - t0)/S
-    out = []
-    for s, seed in enumerate(seeds):
-        h = [(e, a[s]) for e, a in hist]; be, ba = max(h, key=lambda t: t[1])
-        out.append(dict(seed=seed, final=h[-1][1], best=ba, best_epoch=be, history=h, seconds=sec, loss=float(loss.detach())/S,
-                        threads=torch.get_num_threads()))  # CPU results move in the 4th digit with the thread count
-        if keep_models: out[-1]['model'] = model.unstack(nets)[s].cpu().eval()
-    return out
+    return _student_records(seeds, hist, (time.time() - t0)/S, float(loss.detach())/S, model, nets, keep_models)
 
 # %% ../nbs/05_eval.ipynb #2b46f199
 def _test_set(dataset:str, root=None, image_size:int|None=None)->tuple:
@@ -464,6 +482,39 @@ def _summary(recs:list)->dict:
     f, b = np.array([r['final'] for r in recs])*100, np.array([r['best'] for r in recs])*100
     return dict(final_mean=float(f.mean()), final_std=float(f.std()), best_mean=float(b.mean()), best_std=float(b.std()))
 
+# %% ../nbs/05_eval.ipynb #b3e81d3c
+def _seed_list(seeds)->list:
+    "`seeds` as a list of seeds: a count `n` is the seeds 0..n-1."
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool): seeds = list(range(check_int('seeds', seeds, min=1)))
+    if isinstance(seeds, (str, bool)) or not len(seeds): raise ValueError(f'seeds={seeds!r} is not valid; accepted: an integer >= 1 or a list of seeds')
+    return [check_int('seed', s, min=0) for s in seeds]
+
+def _meta(dataset:str, p:Protocol, protocol:str, net:str, eval_every:float, amp:bool, y, test:tuple)->dict:
+    "Every setting that decides a student's result: in each record, and hashed (with the images) into its folder's name."
+    K = len(torch.unique(y))
+    return dict(dataset=dataset, protocol=p.name, recipe=asdict(p), net=net, eval_every=eval_every, amp=amp, classes=K, n_test=len(test[1]),
+                numerics=NUMERICS, image_size=int(test[0].shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K).epochs)
+
+def _train_seeds(x, y, test:tuple, p:Protocol, todo:list, meta:dict, teacher, device, folder, progress:bool)->dict:
+    "Seed -> record of the students of `todo`, each saved in `folder` when done: vmapped together on accelerators, one at a time on a CPU."
+    together = get_device(device).type != 'cpu'
+    recs = {}
+    for group in ([todo] if together and todo else [[s] for s in todo]):
+        for r in train_students(x, y, test, p, group, meta['net'], meta['dataset'], meta['classes'], meta['eval_every'], teacher, device, meta['amp'],
+                                progress=progress):
+            r.update(meta, n_train=len(y), versions=versions())
+            recs[r['seed']] = r
+            if folder: save_json(r, folder/f'seed{r["seed"]}.json')
+    return recs
+
+def _result(meta:dict, p:Protocol, seeds:list, recs:list, todo:list, folder, n_train:int)->dict:
+    "What `evaluate` returns: the settings, each seed's final and best accuracy, their mean and std, which seeds were read back."
+    return dict(meta, n_train=n_train, epochs=p.epochs, seeds=seeds, final=[r['final'] for r in recs], best=[r['best'] for r in recs],
+                **_summary(recs), seconds_per_student=float(np.mean([r['seconds'] for r in recs])),
+                cached_seeds=[s for s in seeds if s not in todo], folder=str(folder) if folder else None,
+                note=f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {meta['eval_every']:.0%} "
+                     "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
+
 # %% ../nbs/05_eval.ipynb #2b98922d
 def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` (e.g. the whole training set)
              dataset:str='fashion-mnist', # the real dataset whose test split measures the students
@@ -481,39 +532,25 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
              progress:bool=True, # show a progress bar
             )->dict:
     "Train students on `data` under `protocol` for each seed; final and best test accuracy per seed, mean and std."
-    check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS)
+    check_choice('dataset', dataset, DATASETS)
+    check_choice('protocol', protocol, PROTOCOLS)
     if net is not None: check_choice('net', net, NETS)
-    seeds = list(range(check_int('seeds', seeds, min=1))) if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else seeds
-    if isinstance(seeds, (str, bool)) or not len(seeds): raise ValueError(f'seeds={seeds!r} is not valid; accepted: an integer >= 1 or a list of seeds')
-    seeds = [check_int('seed', s, min=0) for s in seeds]
+    seeds = _seed_list(seeds)
     eval_every = check_float('eval_every', eval_every, min=0, max=1, min_open=True)
-    p = get_protocol(protocol, None, epochs); net = net or p.net
+    p = get_protocol(protocol, None, epochs)
     xt, yt = _test_set(dataset, root)
     if max_test is not None: xt, yt = xt[:check_int('max_test', max_test, min=1)], yt[:max_test]
     x, y = _train_set(data, xt.shape[-1])
     if p.name == 'hard' and epochs is None:  # its epochs depend on the images per class
         p = get_protocol('hard', len(y)//max(1, len(torch.unique(y))))
-    K = len(torch.unique(y))
-    meta = dict(dataset=dataset, protocol=p.name, recipe=asdict(p), net=net, eval_every=eval_every, amp=amp, classes=K, n_test=len(yt), numerics=NUMERICS,
-                image_size=int(xt.shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K).epochs)
-    folder = None
-    if cache is not False:
-        folder = (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
-        save_json({**meta, 'n_train': len(y), 'source': _source(data)}, folder/'meta.json')
+    meta = _meta(dataset, p, protocol, net or p.net, eval_every, amp, y, (xt, yt))
+    folder = None if cache is False else (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
+    if folder: save_json({**meta, 'n_train': len(y), 'source': _source(data)}, folder/'meta.json')
     recs = {s: load_json(folder/f'seed{s}.json') for s in seeds if folder and (folder/f'seed{s}.json').exists()}
     todo = [s for s in seeds if s not in recs]
     if todo and p.labels == 'soft' and teacher is None: teacher = get_teacher(dataset, root=root, device=device, progress=progress)
-    together = get_device(device).type != 'cpu'  # vmapped seeds on accelerators; on a CPU one seed at a time, each saved when done
-    for group in ([todo] if together and todo else [[s] for s in todo]):
-        for r in train_students(x, y, (xt, yt), p, group, net, dataset, K, eval_every, teacher, device, amp, progress=progress):
-            r.update(meta, n_train=len(y), versions=versions()); recs[r['seed']] = r
-            if folder: save_json(r, folder/f'seed{r["seed"]}.json')
-    recs = [recs[s] for s in seeds]
-    return dict(meta, n_train=len(y), epochs=p.epochs, seeds=seeds, final=[r['final'] for r in recs], best=[r['best'] for r in recs],
-                **_summary(recs), seconds_per_student=float(np.mean([r['seconds'] for r in recs])),
-                cached_seeds=[s for s in seeds if s not in todo], folder=str(folder) if folder else None,
-                note=f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {eval_every:.0%} "
-                     "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
+    recs.update(_train_seeds(x, y, (xt, yt), p, todo, meta, teacher, device, folder, progress))
+    return _result(meta, p, seeds, [recs[s] for s in seeds], todo, folder, len(y))
 
 # %% ../nbs/05_eval.ipynb #d890a27c
 def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)

@@ -2,7 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
-from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, check_params, _eval_epochs, dsa_augment)
+from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, check_params, eval_epochs, dsa_augment)
 from evlf.data import get_dataset, ArrayImages, distill_random
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def test_tiny_training_learns():
 
 
 def test_eval_epochs_and_dsa():
-    assert _eval_epochs(300, 0.05) == list(range(15, 301, 15))
+    assert eval_epochs(300, 0.05) == list(range(15, 301, 15))
     x = torch.rand(4, 3, 32, 32)
     assert torch.equal(dsa_augment(x, torch.Generator().manual_seed(0)), dsa_augment(x, torch.Generator().manual_seed(0)))
 
