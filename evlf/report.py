@@ -79,6 +79,43 @@ def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `p
 # %% ../nbs/05c_report.ipynb #6fb63b4b
 RUN_DIR = re.compile(r'ipc(\d+)-net(\w+)')  # an expanded 05_eval run's folder
 
+def _read_runs(folder:Path)->dict:
+    "`(net, ipc)` -> the table JSON of each 05_eval run in `folder`, its file, student arithmetic and seconds per student."
+    runs = {}
+    for d in sorted(folder.iterdir()):
+        if not (d.is_dir() and RUN_DIR.fullmatch(d.name)): continue
+        for f in sorted(d.glob('table_*.json')):
+            t = load_json(f)
+            recs = t['results'].values()
+            runs[(t['params']['net'], t['params']['ipc'])] = dict(t=t, file=str(f.relative_to(folder)),
+                numerics=sorted({r.get('numerics', 1) for r in recs}), s_per_student=round(max(r['seconds_per_student'] for r in recs)))
+    return runs
+
+def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
+    "The table row of one (net, IPC): mean +- std per method, the row's best in bold; and its cells as numbers."
+    row, cells = dict(net=net, ipc=ipc), []
+    if r is None: return {**row, **{m: 'not run' for m in methods}, 'numerics': '', 's/student': '', 'source': ''}, cells
+    res = r['t']['results']
+    best = max(res[m][f'{stat}_mean'] for m in res)
+    for m in methods:
+        if m not in res:
+            row[m] = ''
+            continue
+        mu, sd = res[m][f'{stat}_mean'], res[m][f'{stat}_std']
+        row[m] = f'**{mu:.1f} +- {sd:.1f}**' if mu == best else f'{mu:.1f} +- {sd:.1f}'
+        cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, per_seed=res[m][stat]))
+    return {**row, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']}, cells
+
+def _write_summary(folder:Path, df, runs:dict, cells:list, stat:str, ipcs, nets):
+    "`summary.md` (the table, with a line saying what it is) and `summary.json` (the cells and each run's record) in `folder`."
+    protocols = sorted({r['t']['protocol']['name'] for r in runs.values()})
+    head = (f'Test accuracy (%, {stat}: mean +- std over student seeds) of the 05_eval runs in `{folder}`; '
+            f'protocol {", ".join(protocols)}; bold: best of the row.\n\n')
+    with atomic_write(folder/'summary.md') as fh: fh.write(head + to_markdown(df) + '\n')
+    save_json(dict(stat=stat, ipcs=ipcs, nets=nets, cells=cells, runs={f'{n}-ipc{i}': dict(file=r['file'], numerics=r['numerics'],
+              s_per_student=r['s_per_student'], params=r['t']['params'], versions=r['t']['versions']) for (n, i), r in runs.items()},
+              versions=versions()), folder/'summary.json')
+
 def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*.json` each
                   ipcs:list|None=None, # IPCs asked for (rows not run yet are listed as such)
                   nets:list|None=None, # nets asked for
@@ -87,39 +124,21 @@ def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*
                  ):
     "The paper's table shape from the 05_eval runs in `folder`: a row per (net, IPC), a column per method, mean +- std in %."
     import pandas as pd
-    check_choice('stat', stat, ('final', 'best')); folder = Path(folder)
+    check_choice('stat', stat, ('final', 'best'))
+    folder = Path(folder)
     if not folder.is_dir(): raise FileNotFoundError(f'folder={str(folder)!r} does not exist: run the 05_eval params file first')
-    runs = {}
-    for d in sorted(folder.iterdir()):
-        if not (d.is_dir() and RUN_DIR.fullmatch(d.name)): continue
-        for f in sorted(d.glob('table_*.json')):
-            t = load_json(f); recs = t['results'].values()
-            runs[(t['params']['net'], t['params']['ipc'])] = dict(t=t, file=str(f.relative_to(folder)),
-                numerics=sorted({r.get('numerics', 1) for r in recs}), s_per_student=round(max(r['seconds_per_student'] for r in recs)))
+    runs = _read_runs(folder)
     if not runs and not (ipcs and nets): raise FileNotFoundError(f'no 05_eval runs (ipc<N>-net<X>/table_*.json) in {folder}')
     keys = set(runs) | {(n, i) for n in (nets or []) for i in (ipcs or [])}
     keys = sorted(keys, key=lambda k: (NETS.index(k[0]) if k[0] in NETS else len(NETS), k[0], k[1]))
     methods = list(dict.fromkeys(m for r in runs.values() for m in r['t']['results']))
     rows, cells = [], []
     for net, ipc in keys:
-        r = runs.get((net, ipc)); row = dict(net=net, ipc=ipc)
-        if r is None: rows.append({**row, **{m: 'not run' for m in methods}, 'numerics': '', 's/student': '', 'source': ''}); continue
-        res = r['t']['results']; best = max(res[m][f'{stat}_mean'] for m in res)
-        for m in methods:
-            if m not in res: row[m] = ''; continue
-            mu, sd = res[m][f'{stat}_mean'], res[m][f'{stat}_std']; s = f'{mu:.1f} +- {sd:.1f}'
-            row[m] = f'**{s}**' if mu == best else s
-            cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, per_seed=res[m][stat]))
-        rows.append({**row, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']})
+        row, c = _summary_row(net, ipc, runs.get((net, ipc)), methods, stat)
+        rows.append(row)
+        cells += c
     df = pd.DataFrame(rows)
-    if write:
-        protocols = sorted({r['t']['protocol']['name'] for r in runs.values()})
-        head = (f'Test accuracy (%, {stat}: mean +- std over student seeds) of the 05_eval runs in `{folder}`; '
-                f'protocol {", ".join(protocols)}; bold: best of the row.\n\n')
-        with atomic_write(folder/'summary.md') as fh: fh.write(head + to_markdown(df) + '\n')
-        save_json(dict(stat=stat, ipcs=ipcs, nets=nets, cells=cells, runs={f'{n}-ipc{i}': dict(file=r['file'], numerics=r['numerics'],
-                  s_per_student=r['s_per_student'], params=r['t']['params'], versions=r['t']['versions']) for (n, i), r in runs.items()},
-                  versions=versions()), folder/'summary.json')
+    if write: _write_summary(folder, df, runs, cells, stat, ipcs, nets)
     return df
 
 # %% ../nbs/05c_report.ipynb #b1fcec9f

@@ -616,6 +616,47 @@ def _check_ipc(ipc, ds)->int:
         raise ValueError(f'ipc={ipc} is more than class {lo} ({ds.classes[lo]}) has ({int(counts[lo])} images); accepted: an integer >= 1 <= {int(counts[lo])}')
     return check_int('ipc', ipc, min=1, max=int(counts[lo]))
 
+# %% ../nbs/04_sampler.ipynb #35482cbe
+def _fusion_source(p:dict, fusion)->str|None:
+    "What the manifest names as the fusion module: its folder, 'shipped', 'object', or None without fusion."
+    if fusion is None: return None
+    if isinstance(p.get('fusion_model'), str): return p['fusion_model']
+    return 'shipped' if p.get('fusion_model') is None else 'object'
+
+def _load_parts(backbone, method:str, p:dict, ds, device)->tuple:
+    "`(backbone, fusion, p)` for `method`, checked against `ds` before any work; `p` gains their fingerprints. All None for 'random'."
+    if method == 'random': return None, None, p
+    bb = _get_backbone(backbone, device)
+    fusion = get_fusion(p.get('fusion_model'), bb, p['fusion_variant']) if p['fusion'] else None
+    if not _text_conditioned(bb.denoiser):
+        for c in range(len(ds.classes)): _class_label(ds, c, bb.denoiser)  # every class has a label in the denoiser
+    if method.startswith('mgd3'): _check_variance(bb.denoiser, p['variance_type'], p['cfg_channels'])
+    p = {**p, 'fusion_model': _fusion_source(p, fusion), 'fusion_fingerprint': None if fusion is None else fingerprint(fusion),
+         'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae)}
+    return bb, fusion, p
+
+def _refuse_other(out_dir:Path, manifest:dict, overwrite:bool):
+    "Raise if `out_dir` holds a set made with another method, other parameters or another seed (unless `overwrite`)."
+    old = out_dir/'manifest.json'
+    if overwrite or not old.exists(): return
+    prev, keys = load_json(old), ('method', 'params', 'seed')
+    if [prev.get(k) for k in keys] != [_json_roundtrip(manifest[k]) for k in keys]:
+        raise FileExistsError(f'{out_dir} holds a distilled set made with other parameters ({prev.get("method")}, seed {prev.get("seed")}, '
+                              f'{prev.get("params")}); pass overwrite=True or choose another out_dir')
+
+def _open_writer(out_dir:Path, ds, manifest:dict, overwrite:bool, state)->DistilledWriter:
+    "The set's writer on every process: the main process writes the manifest and clears what a killed run left, the others wait."
+    if state.is_main_process:
+        writer = DistilledWriter(out_dir, ds.classes, manifest, overwrite=overwrite)
+        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)  # left by a killed run
+    state.wait_for_everyone()
+    if not state.is_main_process: writer = DistilledWriter(out_dir, ds.classes, manifest)
+    return writer
+
+def _json_roundtrip(x):
+    "`x` as it reads back from JSON (tuples become lists, objects their str)."
+    return json.loads(json.dumps(x, default=str))
+
 # %% ../nbs/04_sampler.ipynb #29c07d73
 def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a dataset object
             backbone, # a backbone name ('fashion-tiny', 'sd15', 'dit256', 'tiny-sd15', ...) or object; unused by 'random'
@@ -630,7 +671,8 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
            )->Path:
     "Distil `dataset` into `ipc` images per class with `method`, written under `out_dir`; returns its path."
     from accelerate import PartialState
-    check_choice('method', method, METHODS); seed = check_int('seed', seed, min=0)
+    check_choice('method', method, METHODS)
+    seed = check_int('seed', seed, min=0)
     ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
     p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **options)
     if ro['batch_size'] is not None: check_int('batch_size', ro['batch_size'], min=1)
@@ -638,44 +680,24 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     ds_name = dataset if isinstance(dataset, str) else getattr(dataset, 'name', type(dataset).__name__)
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     ipc = _check_ipc(ipc, ds)
-    out_dir = Path(out_dir); _check_writable(out_dir)
-    state = PartialState(cpu=not torch.cuda.is_available() or str(ro['device']).startswith('cpu')); main = state.is_main_process
-    bb = fusion = den = None; bb_name = None
-    if method != 'random':
-        bb = _get_backbone(backbone, ro['device'] or (state.device if state.num_processes > 1 else None)); bb_name = bb.name
-        if p['fusion']: fusion = get_fusion(p.get('fusion_model'), bb, p['fusion_variant'])
-        if not _text_conditioned(bb.denoiser): [_class_label(ds, c, bb.denoiser) for c in range(len(ds.classes))]
-        if method.startswith('mgd3'): _check_variance(bb.denoiser, p['variance_type'], p['cfg_channels'])
-        p = {**p, 'fusion_model': None if fusion is None else (p['fusion_model'] if isinstance(p.get('fusion_model'), str) else 'shipped' if p.get('fusion_model') is None else 'object'),
-             'fusion_fingerprint': None if fusion is None else fingerprint(fusion), 'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae)}
+    out_dir = Path(out_dir)
+    _check_writable(out_dir)
+    state = PartialState(cpu=not torch.cuda.is_available() or str(ro['device']).startswith('cpu'))
+    bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'] or (state.device if state.num_processes > 1 else None))
     manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts),
-                    dataset=ds_name, backbone=bb_name, image_size=int(ds.image_size), dataset_fingerprint=dataset_fingerprint(ds))
-    old = out_dir/'manifest.json'
-    if old.exists() and not ro['overwrite']:
-        prev = load_json(old)
-        if [prev.get(k) for k in ('method', 'params', 'seed')] != [_json_roundtrip(manifest[k]) for k in ('method', 'params', 'seed')]:
-            raise FileExistsError(f'{out_dir} holds a distilled set made with other parameters ({prev.get("method")}, seed {prev.get("seed")}, '
-                                  f'{prev.get("params")}); pass overwrite=True or choose another out_dir')
-    if main:
-        writer = DistilledWriter(out_dir, ds.classes, manifest, overwrite=ro['overwrite'])
-        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)  # left by a killed run
-    state.wait_for_everyone()
-    if not main: writer = DistilledWriter(out_dir, ds.classes, manifest)
+                    dataset=ds_name, backbone=None if bb is None else bb.name, image_size=int(ds.image_size), dataset_fingerprint=dataset_fingerprint(ds))
+    _refuse_other(out_dir, manifest, ro['overwrite'])
+    writer = _open_writer(out_dir, ds, manifest, ro['overwrite'], state)
     todo = writer.missing()
     state.wait_for_everyone()
-    if method != 'random':
-        den = bb.denoiser
-        if p['finetune']:
-            with state.main_process_first(): den = _finetuned(bb, ds, fusion if p['fusion'] else None, p, seed, ro['encode_batch'], ro['progress'] and main)
-    mine = todo[state.process_index::state.num_processes]
-    for c in tqdm(mine, desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and main)):
+    den = None if bb is None else bb.denoiser
+    if bb is not None and p['finetune']:
+        with state.main_process_first():
+            den = _finetuned(bb, ds, fusion if p['fusion'] else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
+    for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
         writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
     state.wait_for_everyone()
     return out_dir
-
-def _json_roundtrip(x):
-    "`x` as it reads back from JSON (tuples become lists, objects their str)."
-    import json; return json.loads(json.dumps(x, default=str))
 
 # %% ../nbs/04_sampler.ipynb #7099b1c2
 HOSTS = ('d4m', 'mgd3')  # the late-fusion hosts EVLF is added to
