@@ -21,9 +21,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     from evlf.core import versions, save_json, save_figure, load_json
-    from evlf.backbone import load_backbone
+    from evlf.backbone import load_backbone, WEIGHTS_DIR
     from evlf.data import get_dataset
-    from evlf.fusion import EVLFFusion, encode_real_set, fusion_quality, load_fusion, train_fusion, WEIGHTS
+    from evlf.fusion import EVLFFusion, encode_real_set, fusion_quality, load_fusion, train_fusion
     if a.vae:
         from diffusers import AutoencoderKL
         from evlf.backbone import tiny_backbone
@@ -41,7 +41,7 @@ def main(argv=None):
         torch.manual_seed(0); fresh = EVLFFusion(**{k: trained.config[k] for k in ('latent_channels', 'text_dim', 'width', 'heads', 'layers', 'grid', 'dropout', 'variant')})
         with tempfile.TemporaryDirectory() as d:
             f = train_fusion(train, d, variant=v, max_steps=a.steps, progress=False)
-        rec = load_json(WEIGHTS/'fashion-tiny'/f'fusion-{v}'/'training_record.json')
+        rec = load_json(WEIGHTS_DIR/'fashion-tiny'/f'fusion-{v}'/'training_record.json')
         if rec.get('vae_fingerprint') != fp: raise SystemExit(f'the shipped {v} module was trained on latents of another VAE ({rec.get("vae_fingerprint")} != {fp}): retrain it')
         res[v] = dict(before=fusion_quality(fresh, test), after=fusion_quality(trained, test),
                       train_images_per_s=round(f.training_record['done']['images_per_s_this_call'], 1),

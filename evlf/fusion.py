@@ -10,12 +10,12 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
-from .backbone import latent_fingerprint
+from .backbone import latent_fingerprint, WEIGHTS_DIR
 from .core import (fingerprint, check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
                        atomic_write, atomic_dir, save_json, load_json, versions)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'CORRUPTIONS', 'WEIGHTS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
+__all__ = ['VARIANTS', 'CORRUPTIONS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
            'encode_real_set', 'Objective', 'FusionConfig', 'train_fusion', 'fusion_quality', 'fuse_latents',
            'load_fusion', 'fit_fusion']
 
@@ -512,9 +512,6 @@ def fuse_latents(fusion:EVLFFusion, # a trained fusion module
     return torch.cat(out) if out else latents.new_zeros((0, *latents.shape[1:]))
 
 # %% ../nbs/03_fusion.ipynb #3c04b5d2
-import evlf
-WEIGHTS = Path(evlf.__file__).parent/'weights'
-
 def load_fusion(preset_or_path:str='fashion-tiny', # a preset with shipped weights, or a folder from `train_fusion`
                 variant:str='code', # which shipped module: 'code' or 'paper'
                 device=None, # where to put it (default: `get_device()`)
@@ -523,9 +520,9 @@ def load_fusion(preset_or_path:str='fashion-tiny', # a preset with shipped weigh
     p = Path(preset_or_path)
     if not (p/'config.json').exists():
         check_choice('variant', variant, VARIANTS)
-        p = WEIGHTS/str(preset_or_path)/f'fusion-{variant}'
+        p = WEIGHTS_DIR/str(preset_or_path)/f'fusion-{variant}'
         if not (p/'config.json').exists():
-            have = sorted(f'{q.parent.name}/{q.name}' for q in WEIGHTS.glob('*/fusion-*')) if WEIGHTS.exists() else []
+            have = sorted(f'{q.parent.name}/{q.name}' for q in WEIGHTS_DIR.glob('*/fusion-*')) if WEIGHTS_DIR.exists() else []
             raise FileNotFoundError(f'no fusion module at {preset_or_path!r} (variant {variant!r}); shipped: {have or "none"}. '
                                     f'Train one with fit_fusion({str(preset_or_path)!r}, variant={variant!r}) and pass its folder.')
     return EVLFFusion.from_pretrained(p, torch_dtype=torch.float32).to(get_device(device)).eval()

@@ -17,7 +17,7 @@ from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img impo
 import evlf
 from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
 from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset, class_folder, distill_random, DATASETS
-from .fusion import fuse_latents
+from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR
 
 # %% auto #0
@@ -475,7 +475,7 @@ def _check_host(p:dict)->dict:
         if k in p: p[k] = check_float(k, p[k], min=lo, min_open=opn)
     for k in ('num_inference_steps', 'km_expand', 'finetune_batch', 'stop_t', 'finetune_steps', 'cfg_channels'):
         if p.get(k) is not None: p[k] = check_int(k, p[k], min=0 if k == 'stop_t' else 1)
-    for k, ok in (('scheduler', SCHEDULERS), ('timestep_spacing', SPACINGS), ('variance_type', MGD3_VARIANCES), ('fusion_variant', ('code', 'paper'))):
+    for k, ok in (('scheduler', SCHEDULERS), ('timestep_spacing', SPACINGS), ('variance_type', MGD3_VARIANCES), ('fusion_variant', VARIANTS)):
         if k in p: check_choice(k, p[k], ok)
     for k in ('fusion', 'finetune'):
         if k in p and not isinstance(p[k], (bool, np.bool_)): raise ValueError(f'{k}={p[k]!r} is not valid; accepted: True, False')

@@ -62,15 +62,14 @@ def test_resume_equals_uninterrupted(tmp_path, bbs, monkeypatch):
     with pytest.raises(KeyboardInterrupt): run(tmp_path/'cut')
     monkeypatch.setattr(sampler.DistilledWriter, 'write', write)
     assert len(files(tmp_path/'cut')) == 2
-    sampled = []
-    orig = sampler._sample_class
-    monkeypatch.setattr(sampler, '_sample_class', lambda *a, **k: sampled.append(a[2]) or orig(*a, **k))
+    written = []
+    monkeypatch.setattr(sampler.DistilledWriter, 'write', lambda self, label, images: written.append(label) or write(self, label, images))
     run(tmp_path/'cut')
-    assert sampled == [1, 2] and files(tmp_path/'cut') == ref  # skipped class 0, same files
+    assert written == [1, 2] and files(tmp_path/'cut') == ref  # skipped class 0, same files
 
 def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
     bb, ds = bbs['sd15'], tiny_ds()
-    monkeypatch.setattr(sampler, '_sample_class', lambda *a, **k: pytest.fail('sampling started'))
+    monkeypatch.setattr(sampler.DistilledWriter, 'write', lambda *a, **k: pytest.fail('a class was distilled'))
     for ipc, msg in ((0, 'ipc=0'), (-2, 'ipc=-2'), (1.5, 'ipc=1.5'), ('3', "ipc='3'"), (21, 'more than class')):
         with pytest.raises(ValueError, match=msg): distill(ds, bb, 'd4m', ipc, out_dir=tmp_path/'x')
     with pytest.raises(ValueError, match="method='diffusion'.*accepted"): distill(ds, bb, 'diffusion', 2, out_dir=tmp_path/'x')
