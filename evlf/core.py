@@ -35,7 +35,9 @@ def check_float(name:str, value, min:float|None=None, max:float|None=None, min_o
     "Return `value` as a float if it is a finite number in range, else raise a `ValueError`."
     lo = '' if min is None else f" {'>' if min_open else '>='} {min}"
     hi = '' if max is None else f" <= {max}"
-    try: v = float(value); ok = not isinstance(value, (bool, str)) and np.isfinite(v)
+    try:
+        v = float(value)
+        ok = not isinstance(value, (bool, str)) and np.isfinite(v)
     except (TypeError, ValueError): ok = False
     if ok: ok = (min is None or (v > min if min_open else v >= min)) and (max is None or v <= max)
     if not ok: raise ValueError(f"{name}={value!r} is not valid; accepted: a finite number{lo}{hi}")
@@ -47,7 +49,9 @@ def seed_everything(seed:int, # the seed for python, numpy and torch
                    )->torch.Generator:
     "Seed python, numpy and torch; return a generator seeded the same."
     seed = check_int('seed', seed, min=0)
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
     return torch.Generator(device).manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #c28f2348
@@ -86,8 +90,10 @@ def fingerprint(*objs)->str:
 @contextlib.contextmanager
 def atomic_write(path, mode='w', **kwargs):
     "Open a temporary file beside `path`; move it onto `path` only if the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
     try:
         with open(tmp, mode, **kwargs) as f: yield f
         os.replace(tmp, path)
@@ -97,7 +103,8 @@ def atomic_write(path, mode='w', **kwargs):
 @contextlib.contextmanager
 def atomic_dir(path):
     "Yield a temporary folder beside `path`; it replaces `path` only if the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
     try:
         yield tmp
@@ -120,7 +127,9 @@ def versions(pkgs=_PKGS)->dict:
 
 def save_json(obj, path, **kwargs)->Path:
     "Write `obj` as indented JSON to `path`, atomically."
-    with atomic_write(path) as f: json.dump(obj, f, indent=2, default=str, **kwargs); f.write('\n')
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2, default=str, **kwargs)
+        f.write('\n')
     return Path(path)
 
 def load_json(path):

@@ -101,7 +101,8 @@ DEBIAN_FASHION = Path('/usr/share/datasets/fashion-mnist')
 def _read_idx(path:Path)->np.ndarray:
     "Read an IDX file (optionally gzipped) as a numpy array."
     with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: raw = f.read()
-    ndim = raw[3]; shape = [int.from_bytes(raw[4+4*i:8+4*i], 'big') for i in range(ndim)]
+    ndim = raw[3]
+    shape = [int.from_bytes(raw[4+4*i:8+4*i], 'big') for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4+4*ndim).reshape(shape)
 
 def _find_fashion(root, split)->tuple:
@@ -149,7 +150,8 @@ def _need_dir(path:Path, what:str)->Path:
 def _imagenet(name, split, root=None, image_size=None)->FolderImages:
     "ImageNet-1k or a ten-class subset from a full-ImageNet tree `root/{train,val}/<wnid>/*.JPEG`."
     if root is None: raise ValueError(f'{name} needs root=: the folder holding ImageNet train/ and val/ (one folder per wnid)')
-    inet = imagenet_classes(); wnids = SUBSETS.get(name, list(inet))
+    inet = imagenet_classes()
+    wnids = SUBSETS.get(name, list(inet))
     base = _need_dir(Path(root)/('train' if split == 'train' else 'val'), f'the ImageNet {split} split, one folder per wnid')
     samples = []
     for i, w in enumerate(wnids):
@@ -183,7 +185,8 @@ def get_dataset(name:str='fashion-mnist', # one of `DATASETS`
                 image_size:int|None=None, # side length of returned images (default: the dataset's own)
                )->Dataset:
     "A dataset with `.classes` and `.prompts`, returning `(image in [0, 1], label)`."
-    check_choice('name', name, DATASETS); check_choice('split', split, SPLITS)
+    check_choice('name', name, DATASETS)
+    check_choice('split', split, SPLITS)
     if image_size is not None: check_int('image_size', image_size, min=8)
     if name == 'fashion-mnist': return _fashion_mnist(split, root, image_size)
     if name in ('cifar10', 'cifar100'): return _cifar(name, split, root, image_size)
@@ -244,8 +247,12 @@ class DistilledWriter:
             if not same and not overwrite:
                 raise FileExistsError(f'{self.path} holds a distilled set made with other parameters '
                                       f'({prev.get("method")}, {prev.get("params")}, seed {prev.get("seed")}); pass overwrite=True or choose another out_dir')
-            if not same: import shutil; shutil.rmtree(self.path)
-        try: self.path.mkdir(parents=True, exist_ok=True); save_json({**self.manifest, 'versions': versions()}, old)
+            if not same:
+                import shutil
+                shutil.rmtree(self.path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            save_json({**self.manifest, 'versions': versions()}, old)
         except OSError as e: raise PermissionError(f'cannot write to out_dir {self.path}: {e}') from None
 
     def folder(self, label:int)->Path: return self.path/class_folder(label, self.classes[label], len(self.classes))
@@ -265,15 +272,19 @@ def load_distilled(path, image_size:int|None=None)->ArrayImages:
     "Read a distilled set written by `DistilledWriter`, checking its manifest and class counts."
     path = Path(path)
     if not (path/'manifest.json').exists(): raise FileNotFoundError(f'{path} is not a distilled set: no manifest.json')
-    m = load_json(path/'manifest.json'); classes = m['classes']
-    want = m.get('ipc'); xs, ys = [], []
+    m = load_json(path/'manifest.json')
+    classes = m['classes']
+    want = m.get('ipc')
+    xs, ys = [], []
     for c, name in enumerate(classes):
         d = path/class_folder(c, name, len(classes))
         if not d.is_dir(): raise FileNotFoundError(f'{path} is incomplete: class {c} ({name}) has no folder {d.name}')
         files = sorted(d.glob('*.png'))
         if want is not None and len(files) != want: raise ValueError(f'{d} holds {len(files)} images; the manifest says ipc={want}')
         ims = [np.asarray(_load_image(f, channels=1 if m.get('channels') == 1 else 3)) for f in files]
-        a = torch.from_numpy(np.stack(ims)); xs.append(a[:, None] if a.dim() == 3 else a.permute(0, 3, 1, 2)); ys += [c]*len(files)
+        a = torch.from_numpy(np.stack(ims))
+        xs.append(a[:, None] if a.dim() == 3 else a.permute(0, 3, 1, 2))
+        ys += [c]*len(files)
     ds = ArrayImages(torch.cat(xs), ys, classes, m.get('prompts'), image_size)
     ds.manifest = m
     return ds

@@ -51,8 +51,11 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
     # (measured: 2.6 s for evlf.eval alone, 8.1 s with evlf.sampler); only this check needs them
     from evlf.sampler import METHODS, check_options, check_fusion_model
     from evlf.backbone import BACKBONES
-    check_choice('dataset', dataset, DATASETS); check_choice('protocol', protocol, PROTOCOLS); check_choice('net', net, NETS)
-    check_choice('backbone', backbone, BACKBONES); check_net_size(net, TEST_SIZE.get(dataset, 224))
+    check_choice('dataset', dataset, DATASETS)
+    check_choice('protocol', protocol, PROTOCOLS)
+    check_choice('net', net, NETS)
+    check_choice('backbone', backbone, BACKBONES)
+    check_net_size(net, TEST_SIZE.get(dataset, 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
     if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
@@ -76,7 +79,9 @@ class _Pool2x2(torch.autograd.Function):
     "2x2 average pooling as a depthwise convolution; the gradient is spread back by repetition."
     generate_vmap_rule = True  # the seeds stacked by `vmap` use it too
     @staticmethod
-    def forward(x): c = x.shape[1]; return F.conv2d(x, x.new_full((c, 1, 2, 2), 0.25), stride=2, groups=c)
+    def forward(x):
+        c = x.shape[1]
+        return F.conv2d(x, x.new_full((c, 1, 2, 2), 0.25), stride=2, groups=c)
     @staticmethod
     def setup_context(ctx, inputs, output): ctx.size = inputs[0].shape[-2:]
     @staticmethod
@@ -100,7 +105,8 @@ class ConvNet(nn.Sequential):
         pad = 3 if image_size == 28 else 1
         for d in range(depth):
             layers += [nn.Conv2d(c, width, 3, padding=pad if d == 0 else 1), InstanceNorm(width), nn.ReLU(inplace=True)]
-            layers.append(AvgPool2x2()); s //= 2  # check_net_size: every block sees >= 2x2
+            layers.append(AvgPool2x2())
+            s //= 2  # check_net_size: every block sees >= 2x2
             c = width
         super().__init__(*layers, nn.Flatten(), nn.Linear(width*s*s, num_classes))
 
@@ -124,7 +130,9 @@ class ResNetAP(nn.Module):
         if image_size <= 64: stem = [nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True)]
         else: stem = [nn.Conv2d(channels, widths[0], 7, 2, 3, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True), nn.AvgPool2d(3, 2, 1)]
         blocks, c = [], widths[0]
-        for i, w in enumerate(widths): blocks.append(_BlockAP(c, w, down=i > 0)); c = w
+        for i, w in enumerate(widths):
+            blocks.append(_BlockAP(c, w, down=i > 0))
+            c = w
         self.features = nn.Sequential(*stem, *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(c, num_classes)
     def forward(self, x): return self.fc(self.features(x))
@@ -144,8 +152,10 @@ def get_net(name:str='convnet3', # one of `NETS`
             image_size:int=32, # input side in pixels
            )->nn.Module:
     "A freshly initialised student network."
-    check_choice('net', name, NETS); channels = check_int('channels', channels, min=1)
-    num_classes = check_int('num_classes', num_classes, min=2); image_size = check_int('image_size', image_size, min=8)
+    check_choice('net', name, NETS)
+    channels = check_int('channels', channels, min=1)
+    num_classes = check_int('num_classes', num_classes, min=2)
+    image_size = check_int('image_size', image_size, min=8)
     if name.startswith('convnet'): return ConvNet(channels, num_classes, image_size, depth=int(name[-1]))
     if name == 'resnetap10': return ResNetAP(channels, num_classes, image_size)
     return _resnet18(channels, num_classes, image_size)
@@ -154,8 +164,20 @@ def get_net(name:str='convnet3', # one of `NETS`
 @dataclass(frozen=True)
 class Protocol:
     "A named student-training recipe."
-    name:str; net:str; epochs:int; batch:int; optimizer:str; lr:float; momentum:float; weight_decay:float
-    milestones:tuple; gamma:float; augment:str; cutmix:float=0.0; labels:str='hard'; temperature:float=1.0
+    name:str
+    net:str
+    epochs:int
+    batch:int
+    optimizer:str
+    lr:float
+    momentum:float
+    weight_decay:float
+    milestones:tuple
+    gamma:float
+    augment:str
+    cutmix:float=0.0
+    labels:str='hard'
+    temperature:float=1.0
 
 def _hard_epochs(ipc): return 2000 if ipc <= 10 else 1500 if ipc <= 50 else 1000
 
@@ -191,19 +213,25 @@ def _affine(x, theta): return F.grid_sample(x, F.affine_grid(theta, list(x.shape
 
 def _dsa_color(x, g, r):
     x = x + (r(1, 1, 1) - 0.5)
-    m = x.mean(1, keepdim=True); x = (x - m)*(r(1, 1, 1)*2) + m
-    m = x.mean([1, 2, 3], keepdim=True); return (x - m)*(r(1, 1, 1) + 0.5) + m
+    m = x.mean(1, keepdim=True)
+    x = (x - m)*(r(1, 1, 1)*2) + m
+    m = x.mean([1, 2, 3], keepdim=True)
+    return (x - m)*(r(1, 1, 1) + 0.5) + m
 
 def _dsa_crop(x, g, r, ratio=0.125):
-    n, _, h, w = x.shape; sh, sw = int(h*ratio + 0.5), int(w*ratio + 0.5)
-    tx = torch.randint(-sh, sh + 1, (n, 1, 1), generator=g).to(x.device); ty = torch.randint(-sw, sw + 1, (n, 1, 1), generator=g).to(x.device)
+    n, _, h, w = x.shape
+    sh, sw = int(h*ratio + 0.5), int(w*ratio + 0.5)
+    tx = torch.randint(-sh, sh + 1, (n, 1, 1), generator=g).to(x.device)
+    ty = torch.randint(-sw, sw + 1, (n, 1, 1), generator=g).to(x.device)
     gb, gx, gy = torch.meshgrid(torch.arange(n, device=x.device), torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing='ij')
     gx, gy = (gx + tx + 1).clamp(0, h + 1), (gy + ty + 1).clamp(0, w + 1)
     return F.pad(x, [1, 1, 1, 1]).permute(0, 2, 3, 1)[gb, gx, gy].permute(0, 3, 1, 2)
 
 def _dsa_cutout(x, g, r, ratio=0.5):
-    n, _, h, w = x.shape; ch, cw = int(h*ratio + 0.5), int(w*ratio + 0.5)
-    ox = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), generator=g).to(x.device); oy = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), generator=g).to(x.device)
+    n, _, h, w = x.shape
+    ch, cw = int(h*ratio + 0.5), int(w*ratio + 0.5)
+    ox = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), generator=g).to(x.device)
+    oy = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), generator=g).to(x.device)
     gb, gx, gy = torch.meshgrid(torch.arange(n, device=x.device), torch.arange(ch, device=x.device), torch.arange(cw, device=x.device), indexing='ij')
     mask = torch.ones(n, h, w, device=x.device, dtype=x.dtype)
     mask[gb, (gx + ox - ch//2).clamp(0, h - 1), (gy + oy - cw//2).clamp(0, w - 1)] = 0
@@ -212,11 +240,13 @@ def _dsa_cutout(x, g, r, ratio=0.5):
 def _dsa_flip(x, g, r): return torch.where(r(1, 1, 1) < 0.5, x.flip(3), x)
 
 def _dsa_scale(x, g, r, ratio=1.2):
-    sx, sy = (r() * (ratio - 1/ratio) + 1/ratio for _ in range(2)); z = torch.zeros_like(sx)
+    sx, sy = (r() * (ratio - 1/ratio) + 1/ratio for _ in range(2))
+    z = torch.zeros_like(sx)
     return _affine(x, torch.stack([torch.stack([sx, z, z], 1), torch.stack([z, sy, z], 1)], 1))
 
 def _dsa_rotate(x, g, r, degrees=15.0):
-    t = (r() - 0.5)*2*degrees/180*math.pi; c, s, z = torch.cos(t), torch.sin(t), torch.zeros_like(t)
+    t = (r() - 0.5)*2*degrees/180*math.pi
+    c, s, z = torch.cos(t), torch.sin(t), torch.zeros_like(t)
     return _affine(x, torch.stack([torch.stack([c, -s, z], 1), torch.stack([s, c, z], 1)], 1))
 
 _DSA = {'color': _dsa_color, 'crop': _dsa_crop, 'cutout': _dsa_cutout, 'flip': _dsa_flip, 'scale': _dsa_scale, 'rotate': _dsa_rotate}
@@ -227,22 +257,27 @@ def dsa_augment(x:torch.Tensor, # normalised images [N, C, H, W]
                 siamese:bool=False, # one draw shared by the whole batch
                )->torch.Tensor:
     "DSA's differentiable augmentation in its single mode: one transformation per batch, drawn from `strategy`."
-    names = strategy.split('_'); f = _DSA[names[int(torch.randint(len(names), (1,), generator=g))]]
+    names = strategy.split('_')
+    f = _DSA[names[int(torch.randint(len(names), (1,), generator=g))]]
     if not siamese: return f(x, g, lambda *s: _rand(len(x), g, x.device, *s))
     state, outs = g.get_state(), []
     for i in range(len(x)):  # the same draws for every image
-        g.set_state(state); outs.append(f(x[i:i+1], g, lambda *s: _rand(1, g, x.device, *s)))
+        g.set_state(state)
+        outs.append(f(x[i:i+1], g, lambda *s: _rand(1, g, x.device, *s)))
     return torch.cat(outs)
 
 # %% ../nbs/05_eval.ipynb #de980500
 def _rrc(x, g, scale=(0.5, 1.0), ratio=(3/4, 4/3), flip=True):
     "Random-resized crops (and horizontal flips) of a batch, resampled to its own size in one `grid_sample`."
-    n = len(x); r = lambda: _rand(n, g, x.device)
+    n = len(x)
+    r = lambda: _rand(n, g, x.device)
     area = r()*(scale[1] - scale[0]) + scale[0]
-    logr = torch.log(torch.tensor(ratio, device=x.device)); ar = torch.exp(r()*(logr[1] - logr[0]) + logr[0])
+    logr = torch.log(torch.tensor(ratio, device=x.device))
+    ar = torch.exp(r()*(logr[1] - logr[0]) + logr[0])
     sw, sh = torch.sqrt(area*ar).clamp(max=1), torch.sqrt(area/ar).clamp(max=1)
     cx, cy = (r()*2 - 1)*(1 - sw), (r()*2 - 1)*(1 - sh)
-    sgn = torch.where(r() < 0.5, -1.0, 1.0) if flip else torch.ones(n, device=x.device); z = torch.zeros_like(sw)
+    sgn = torch.where(r() < 0.5, -1.0, 1.0) if flip else torch.ones(n, device=x.device)
+    z = torch.zeros_like(sw)
     theta = torch.stack([torch.stack([sw*sgn, z, cx], 1), torch.stack([z, sh, cy], 1)], 1)
     return F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False, padding_mode='reflection')
 
@@ -253,8 +288,10 @@ def _jitter(x, g, s=0.4, lighting=0.1):
     "Colour jitter (brightness, contrast, saturation, each x[1-s, 1+s]) and PCA lighting noise, images in [0, 1]."
     f = lambda: (_rand(len(x), g, x.device, 1, 1, 1)*2 - 1)*s + 1
     x = x*f()
-    m = x.mean([1, 2, 3], keepdim=True); x = (x - m)*f() + m
-    gray = x.mean(1, keepdim=True); x = (x - gray)*f() + gray
+    m = x.mean([1, 2, 3], keepdim=True)
+    x = (x - m)*f() + m
+    gray = x.mean(1, keepdim=True)
+    x = (x - gray)*f() + gray
     if x.shape[1] == 3 and lighting:
         alpha = torch.randn(len(x), 3, generator=g).to(x.device)*lighting
         x = x + ((alpha*_EIGVAL.to(x.device)) @ _EIGVEC.to(x.device).T)[:, :, None, None]
@@ -269,7 +306,8 @@ def _cutmix(x, t, g, beta=1.0):
     rh, rw = int(h*math.sqrt(1 - lam)), int(w*math.sqrt(1 - lam))
     cy, cx = int(torch.randint(h, (1,), generator=g)), int(torch.randint(w, (1,), generator=g))
     y1, y2, x1, x2 = max(cy - rh//2, 0), min(cy + rh//2, h), max(cx - rw//2, 0), min(cx + rw//2, w)
-    x = x.clone(); x[:, :, y1:y2, x1:x2] = x[perm, :, y1:y2, x1:x2]
+    x = x.clone()
+    x[:, :, y1:y2, x1:x2] = x[perm, :, y1:y2, x1:x2]
     lam = 1 - (y2 - y1)*(x2 - x1)/(h*w)
     return x, lam*t + (1 - lam)*t[perm]
 
@@ -279,7 +317,8 @@ _INIT_LOCK = threading.Lock()  # the global RNG is shared by threads: one initia
 def _init_net(name, seed, channels, num_classes, image_size):
     "A network initialised from `seed` alone (the global RNG is restored afterwards)."
     with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed); return get_net(name, channels, num_classes, image_size)
+        torch.manual_seed(seed)
+        return get_net(name, channels, num_classes, image_size)
 
 class _Stacked:
     "The students of several seeds, parameters stacked on a seed axis, run with one vmapped call."
@@ -317,7 +356,8 @@ def _prep(x:torch.Tensor, device)->torch.Tensor:
 @torch.inference_mode()
 def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int=500, amp:bool=False)->torch.Tensor:
     "Test accuracy of every stacked student `[S]`, `x` uint8 or float in [0, 1] already on the device."
-    model.train(False); correct = 0
+    model.train(False)
+    correct = 0
     for i in range(0, len(x), batch):
         xb = (_prep(x[i:i+batch], x.device) - norm[0])/norm[1]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp): out = model(xb, shared=True)
@@ -440,17 +480,25 @@ def get_teacher(dataset:str='fashion-mnist', # a dataset of `evlf.data.DATASETS`
                )->nn.Module:
     "A network trained on the real training set of `dataset`, cached with its record."
     from safetensors.torch import save_file, load_file
-    check_choice('dataset', dataset, DATASETS); check_choice('net', net, NETS)
+    check_choice('dataset', dataset, DATASETS)
+    check_choice('net', net, NETS)
     epochs, seed = check_int('epochs', epochs, min=1), check_int('seed', seed, min=0)
-    folder = cache_dir('teachers', f'{dataset}_{net}_e{epochs}_s{seed}'); w = folder/'model.safetensors'
-    tr = get_dataset(dataset, 'train', root=root); xt, yt = _test_set(dataset, root)
+    folder = cache_dir('teachers', f'{dataset}_{net}_e{epochs}_s{seed}')
+    w = folder/'model.safetensors'
+    tr = get_dataset(dataset, 'train', root=root)
+    xt, yt = _test_set(dataset, root)
     if w.exists():
-        m = get_net(net, tr.channels, len(tr.classes), xt.shape[-1]); m.load_state_dict(load_file(w)); return m.eval()
+        m = get_net(net, tr.channels, len(tr.classes), xt.shape[-1])
+        m.load_state_dict(load_file(w))
+        return m.eval()
     x = tr.data if isinstance(tr, ArrayImages) else torch.stack([tr[i][0] for i in range(len(tr))])
-    p = get_protocol('dc', epochs=epochs); t0 = time.time()
+    p = get_protocol('dc', epochs=epochs)
+    t0 = time.time()
     r = train_students(x, tr.targets, (xt, yt), p, [seed], net, dataset, len(tr.classes), eval_every=1.0, device=device, keep_models=True, progress=progress)[0]
-    m = r.pop('model'); tmp = folder/'.model.safetensors.tmp'
-    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, tmp); os.replace(tmp, w)
+    m = r.pop('model')
+    tmp = folder/'.model.safetensors.tmp'
+    save_file({k: v.contiguous() for k, v in m.state_dict().items()}, tmp)
+    os.replace(tmp, w)
     save_json(dict(dataset=dataset, net=net, epochs=epochs, seed=seed, recipe=asdict(p), test_accuracy=r['final'],
                    seconds=time.time() - t0, versions=versions()), folder/'record.json')
     return m
@@ -464,13 +512,16 @@ def _train_set(data, image_size:int)->tuple:
     if not isinstance(data, ArrayImages): raise ValueError(f'data must be a distilled folder or an ArrayImages, got {type(data).__name__}')
     same = data.data.shape[-1] == image_size and data.data.shape[-2] == image_size
     if same: return data.data, data.targets
-    data = copy.copy(data); data.image_size = image_size
+    data = copy.copy(data)
+    data.image_size = image_size
     return data.images(), data.targets
 
 def _key(x, y, **kw)->str:
     "A hash of the training images, labels and every setting that decides a result."
-    h = hashlib.sha1(x.contiguous().cpu().numpy().tobytes()); h.update(y.cpu().numpy().astype(np.int64).tobytes())
-    h.update(repr(sorted(kw.items())).encode()); return h.hexdigest()[:16]
+    h = hashlib.sha1(x.contiguous().cpu().numpy().tobytes())
+    h.update(y.cpu().numpy().astype(np.int64).tobytes())
+    h.update(repr(sorted(kw.items())).encode())
+    return h.hexdigest()[:16]
 
 def _source(data)->str:
     "What a record names as its training set: a path under `$EVLF_CACHE` relative to it (portable), else the path or type."
@@ -561,16 +612,20 @@ def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
     "`evaluate` every set in `sets`; on a CPU, train the (set, seed) students `workers` at a time. Name -> result."
     from concurrent.futures import ThreadPoolExecutor, as_completed
     workers = (os.cpu_count() or 1) if workers is None else check_int('workers', workers, min=1)
-    seeds = kwargs.pop('seeds', 3); seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    seeds = kwargs.pop('seeds', 3)
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     tell = on_done or (lambda name, seed, cached: None)
     if workers > 1 and get_device(kwargs.get('device')).type == 'cpu' and kwargs.get('cache', True) is not False:
         jobs, cached = [(m, s) for s in seeds for m in sets], {}
-        threads = torch.get_num_threads(); torch.set_num_threads(1)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
             with ThreadPoolExecutor(workers) as ex:
                 futures = {ex.submit(evaluate, sets[m], seeds=[s], **{**kwargs, 'progress': False}): (m, s) for m, s in jobs}
                 for f in as_completed(futures):
-                    m, s = futures[f]; cached[m, s] = bool(f.result()['cached_seeds']); tell(m, s, cached[m, s])
+                    m, s = futures[f]
+                    cached[m, s] = bool(f.result()['cached_seeds'])
+                    tell(m, s, cached[m, s])
         finally: torch.set_num_threads(threads)
         out = {m: evaluate(d, seeds=seeds, **kwargs) for m, d in sets.items()}
         for m, r in out.items(): r['cached_seeds'] = [s for s in seeds if cached[m, s]]  # cached before this call

@@ -68,7 +68,8 @@ class EVLFFusion(ModelMixin, ConfigMixin):
         super().__init__()
         check_choice('variant', variant, VARIANTS)
         for n, v in dict(latent_channels=latent_channels, text_dim=text_dim, heads=heads, layers=layers).items(): check_int(n, v, min=1)
-        check_int('grid', grid, min=4); check_float('dropout', dropout, min=0, max=1)
+        check_int('grid', grid, min=4)
+        check_float('dropout', dropout, min=0, max=1)
         if check_int('width', width, min=1) % heads: raise ValueError(f'width={width} is not valid; accepted: a multiple of heads={heads}')
         self.pos_embed = nn.Parameter(torch.randn(1, grid*grid, width))
         self.latent_proj = nn.Conv2d(latent_channels, width, 1)
@@ -84,7 +85,8 @@ class EVLFFusion(ModelMixin, ConfigMixin):
             raise ValueError(_grid_msg(math.isqrt(pe.shape[1]), self.config.grid))
 
     def _check(self, z, e):
-        c = self.config; want = f'[B, {c.latent_channels}, {c.grid}, {c.grid}] (the unscaled VAE posterior mean)'
+        c = self.config
+        want = f'[B, {c.latent_channels}, {c.grid}, {c.grid}] (the unscaled VAE posterior mean)'
         if z.dim() != 4 or z.shape[1] != c.latent_channels: raise ValueError(f'latents: expected shape {want}, got {tuple(z.shape)}')
         if tuple(z.shape[2:]) != (c.grid, c.grid): raise ValueError(f'latents: expected shape {want}, got {tuple(z.shape)}; ' + _grid_msg(c.grid, z.shape[-1]))
         if e.dim() != 3 or e.shape[2] != c.text_dim: raise ValueError(f'text: expected token states [B, L, {c.text_dim}], got {tuple(e.shape)}')
@@ -133,7 +135,8 @@ def _from_official(cls, path, # the authors' .pth checkpoint
     miss = [k for k in ('fusion_module', 'latent_projector') if not isinstance(ckpt, dict) or k not in ckpt]
     if miss: raise ValueError(f'{path} is not an EVLF checkpoint: missing {miss} (found {sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__})')
     fm, lp = ckpt['fusion_module'], ckpt['latent_projector']
-    n, width = fm['pos_embed'].shape[1:]; grid = math.isqrt(n)
+    n, width = fm['pos_embed'].shape[1:]
+    grid = math.isqrt(n)
     if grid*grid != n: raise ValueError(f'{path}: pos_embed has {n} tokens, not a square grid')
     layers = 1 + max(int(k.split('.')[1]) for k in fm if k.startswith('cross_attn_layers.'))
     m = cls(latent_channels=fm['latent_proj.weight'].shape[1], text_dim=fm['text_proj.weight'].shape[1], width=width,
@@ -215,7 +218,8 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
     lat, mir = [], []
     with torch.no_grad():
         for x in tqdm(_batches(ds, batch_size), total=math.ceil(len(ds)/batch_size), desc='encode', disable=not progress):
-            x = x.to(dev); lat.append(bb.encode_images(x).float().cpu())
+            x = x.to(dev)
+            lat.append(bb.encode_images(x).float().cpu())
             if flip: mir.append(bb.encode_images(x.flip(-1)).float().cpu())
         te = bb.text.encode(list(ds.prompts))
     out = dict(latents=torch.cat(lat), labels=torch.as_tensor(ds.targets).long(),
@@ -237,7 +241,9 @@ def _check_loss_params(lambda1, lambda2, tau):
 
 class Objective(nn.Module):
     "Fusion + projector + loss in one forward, so DDP sees every trained parameter."
-    def __init__(self, fusion): super().__init__(); self.fusion = fusion
+    def __init__(self, fusion):
+        super().__init__()
+        self.fusion = fusion
     def forward(self, z, cond, pooled, labels, lambda1, lambda2, tau, form):
         zf = self.fusion(z, cond)
         nce = info_nce(self.fusion.project(zf), pooled, labels, tau, form)
@@ -263,9 +269,11 @@ def _check_data(data:dict):
 
 def _save_final(fusion, out_dir:Path, record:dict):
     "Write the weights, config and record into `out_dir` file by file, each atomically (checkpoints beside are kept)."
-    out_dir = Path(out_dir); out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix='.final.') as tmp:
-        fusion.save_pretrained(tmp); save_json(record, Path(tmp)/'training_record.json')
+        fusion.save_pretrained(tmp)
+        save_json(record, Path(tmp)/'training_record.json')
         for f in Path(tmp).iterdir(): os.replace(f, out_dir/f.name)
 
 # %% ../nbs/03_fusion.ipynb #ad0cfe37
@@ -360,8 +368,16 @@ def _setup(cfg:FusionConfig, data:dict, acc, ckpt_dir:Path, params:dict)->tuple:
 @dataclass
 class _Run:
     "What the epochs of one `train_fusion` call share: the tensors (text on the device), the sizes, and the counters."
-    z:torch.Tensor; y:torch.Tensor; tok:torch.Tensor; pooled:torch.Tensor; mir:torch.Tensor|None
-    nb:int; per:int; total:int; step:int; seen:int=0
+    z:torch.Tensor
+    y:torch.Tensor
+    tok:torch.Tensor
+    pooled:torch.Tensor
+    mir:torch.Tensor|None
+    nb:int
+    per:int
+    total:int
+    step:int
+    seen:int=0
 
     @classmethod
     def of(cls, data:dict, cfg:FusionConfig, acc, start:int)->_Run:
@@ -481,17 +497,22 @@ def fusion_quality(fusion:EVLFFusion, # a trained (or fresh) fusion module
                    batch_size:int=512, # latents per forward
                   )->dict:
     "Relative reconstruction MSE and nearest-class-text readout accuracy of fused latents."
-    _check_data(data); fusion = fusion.eval(); dev = fusion.device
+    _check_data(data)
+    fusion = fusion.eval()
+    dev = fusion.device
     z_all, y_all = data['latents'].float(), data['labels'].long()
     tok, pooled = data['tokens'].float().to(dev), F.normalize(data['pooled'].float().to(dev), dim=-1)
-    k = len(tok); other = (y_all + 1 + torch.arange(len(y_all)) % max(k - 1, 1)) % k
+    k = len(tok)
+    other = (y_all + 1 + torch.arange(len(y_all)) % max(k - 1, 1)) % k
     se = right = txt = img = 0.
     for i in range(0, len(z_all), batch_size):
         z, y, o = z_all[i:i + batch_size].to(dev), y_all[i:i + batch_size].to(dev), other[i:i + batch_size].to(dev)
-        zf = fusion(z, tok[y]).float(); se += ((zf - z)**2).sum().item()
+        zf = fusion(z, tok[y]).float()
+        se += ((zf - z)**2).sum().item()
         right += ((F.normalize(fusion.project(zf).float(), dim=-1) @ pooled.T).argmax(1) == y).sum().item()
         pred = (F.normalize(fusion.project(fusion(z, tok[o])).float(), dim=-1) @ pooled.T).argmax(1)
-        txt += (pred == o).sum().item(); img += (pred == y).sum().item()
+        txt += (pred == o).sum().item()
+        img += (pred == y).sum().item()
     n = len(z_all)
     return dict(rel_mse=se/z_all.numel()/z_all.var().item(), retrieval_acc=right/n, swapped_follows_text=txt/n,
                 swapped_follows_image=img/n, n=n, classes=k)
@@ -505,7 +526,9 @@ def fuse_latents(fusion:EVLFFusion, # a trained fusion module
                  batch_size:int=512, # latents per forward
                 )->torch.Tensor:
     "Fuse every latent with its class's text tokens, in batches: unscaled fused latents `[N, C, H, W]` on the CPU."
-    fusion = fusion.eval(); dev = fusion.device; labels = torch.as_tensor(labels).long()
+    fusion = fusion.eval()
+    dev = fusion.device
+    labels = torch.as_tensor(labels).long()
     if len(labels) != len(latents): raise ValueError(f'labels: expected shape [{len(latents)}], got {tuple(labels.shape)}')
     out = [fusion(latents[i:i + batch_size].to(dev), tokens[labels[i:i + batch_size]].to(dev)).float().cpu()
            for i in range(0, len(latents), batch_size)]
@@ -539,7 +562,8 @@ def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load
     from evlf.backbone import load_backbone
     from evlf.data import get_dataset
     check_choice('variant', variant, VARIANTS)
-    bb = load_backbone(preset); ds = get_dataset(dataset, 'train', root=root, image_size=image_size)
+    bb = load_backbone(preset)
+    ds = get_dataset(dataset, 'train', root=root, image_size=image_size)
     data = encode_real_set(bb, ds, batch_size=encode_batch)
     out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset}-{variant}')
     rec = dict(backbone=preset, vae_fingerprint=fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))

@@ -28,7 +28,8 @@ def knn_radii(real, # real features [N, D]
               k:int=5, # which neighbour
              )->torch.Tensor:
     "Distance from each real point to its k-th nearest other real point, `[N]`."
-    real = _feats(real, 'real'); k = check_int('k', k, min=1, max=len(real) - 1)
+    real = _feats(real, 'real')
+    k = check_int('k', k, min=1, max=len(real) - 1)
     return _cdist(real, real).kthvalue(k + 1, dim=1).values  # the 1st "neighbour" is the point itself
 
 def coverage(real, # real features [N, D]
@@ -46,7 +47,10 @@ def coverage_bounds(real, # real features [N, D]
                     k:int=5, # k of the k-NN radius
                    )->dict:
     "The coverage `n` points reach placed greedily at real points (achievable), and an upper bound for any `n` points."
-    real = _feats(real, 'real'); n = check_int('n', n, min=1); rad = knn_radii(real, k); N = len(real)
+    real = _feats(real, 'real')
+    n = check_int('n', n, min=1)
+    rad = knn_radii(real, k)
+    N = len(real)
     d = _cdist(real, real)
     cov = d < rad[None, :]                       # cov[j, i]: a point at X_j covers X_i
     covered, chosen = torch.zeros(N, dtype=torch.bool), []
@@ -54,7 +58,8 @@ def coverage_bounds(real, # real features [N, D]
         gain = (cov & ~covered).sum(1)
         j = int(gain.argmax())
         if gain[j] == 0: break
-        chosen.append(j); covered |= cov[j]
+        chosen.append(j)
+        covered |= cov[j]
     U = int((d < rad[:, None] + rad[None, :]).sum(1).max())
     return dict(greedy=float(covered.float().mean()), upper=min(1.0, n*U/N), chosen=chosen, max_per_point=U, n=n, real=N, k=k)
 

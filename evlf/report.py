@@ -44,7 +44,8 @@ def results_table(results:dict, # method -> the dict `evaluate` returned
     for m in ('DC', 'DSA', 'whole dataset'):
         v = pub.get(m, {}).get(0 if m == 'whole dataset' else ipc)
         if v is not None and m not in results: rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
-    df = pd.DataFrame(rows); df['seeds'] = df['seeds'].astype('Int64')  # whole numbers, blank for the published-only rows
+    df = pd.DataFrame(rows)
+    df['seeds'] = df['seeds'].astype('Int64')  # whole numbers, blank for the published-only rows
     return df
 
 # %% ../nbs/05c_report.ipynb #8f080ba2
@@ -74,7 +75,8 @@ def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `p
     dseed = f", distillation seed {P['distill_seed']}" if P.get('distill_seed') else ''  # tables made before the parameter used seed 0
     ax.set_ylabel(f'test accuracy (%), axis from {lo}')
     ax.set_title(f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep), {P['seeds']} student seeds{dseed}", fontsize=10)
-    fig.tight_layout(); return fig
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/05c_report.ipynb #6fb63b4b
 RUN_DIR = re.compile(r'ipc(\d+)-net(\w+)')  # an expanded 05_eval run's folder
@@ -154,13 +156,15 @@ def sample_grid(groups:dict, # column title -> images `[K, n, C, H, W]` in [0, 1
                ):
     "A labelled grid: a row per class, a column group per source."
     import matplotlib.pyplot as plt
-    names = list(groups); K, n = groups[names[0]].shape[:2]
+    names = list(groups)
+    K, n = groups[names[0]].shape[:2]
     fig, axes = plt.subplots(K, len(names), figsize=(cell*n*len(names) + 1.6, cell*K + (0.9 if title else 0.5)), squeeze=False)
     for j, name in enumerate(names):
         for k in range(K):
             a, ax = _strip(groups[name][k]), axes[k, j]
             ax.imshow(a[..., 0] if a.shape[-1] == 1 else a, cmap='gray' if a.shape[-1] == 1 else None, vmin=0, vmax=1, interpolation='nearest')
-            ax.set_xticks([]); ax.set_yticks([])
+            ax.set_xticks([])
+            ax.set_yticks([])
             for s in ax.spines.values(): s.set_visible(False)
             if k == 0: ax.set_title(name, fontsize=11, fontweight='bold')
             if j == 0: ax.set_ylabel(row_labels[k], rotation=0, ha='right', va='center', fontsize=10)
@@ -182,10 +186,12 @@ def _pm(r:dict, k:str)->str: return f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f
 
 def finding(saved:dict)->str:
     "One sentence: each +EVLF method against its host, and the best method, in points of final accuracy."
-    res = saved['results']; parts = []
+    res = saved['results']
+    parts = []
     for host in ('d4m', 'mgd3'):
         if host in res and f'{host}+evlf' in res:
-            a, b = res[f'{host}+evlf'], res[host]; d = a['final_mean'] - b['final_mean']
+            a, b = res[f'{host}+evlf'], res[host]
+            d = a['final_mean'] - b['final_mean']
             spread = max(a['final_std'], b['final_std'])
             parts.append(f"{host.upper()}+EVLF is {abs(d):.1f} points {'above' if d > 0 else 'below' if d < 0 else 'level with'} {host.upper()} "
                          f"({a['final_mean']:.1f} vs {b['final_mean']:.1f}; student-seed std up to {spread:.1f})")
@@ -197,7 +203,8 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
                  repo='.', # the repository root (paths in the block are relative to it)
                 )->str:
     "The README's headline table (final and best accuracy, published numbers) and its finding, between the markers."
-    saved = load_json(Path(repo)/path); P, pr, res = saved['params'], saved['protocol'], saved['results']
+    saved = load_json(Path(repo)/path)
+    P, pr, res = saved['params'], saved['protocol'], saved['results']
     pub = PUBLISHED.get(P['dataset'], {})
     rows = ['| method | final (ours) | best (ours, papers\' convention) | published |', '|---|---|---|---|']
     for m, r in res.items(): rows.append(f"| {m} | {_pm(r, 'final')} | {_pm(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |")
@@ -210,7 +217,8 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
 
 def sync_readme(readme='README.md', path=MAIN_TABLE, repo='.')->bool:
     "Rewrite the headline table between the markers of `readme` from `path`; True if the file changed."
-    f = Path(repo)/readme; text = f.read_text()
+    f = Path(repo)/readme
+    text = f.read_text()
     pat = re.compile(re.escape(_MARKS[0]).replace(re.escape('{src}'), '.*?') + '.*?' + re.escape(_MARKS[1]), re.S)
     if not pat.search(text): raise ValueError(f'{f}: no headline-table markers ({_MARKS[1]!r}); add them where the table goes')
     new = pat.sub(lambda _: readme_block(path, repo), text)
