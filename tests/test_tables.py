@@ -3,7 +3,7 @@ dataset, protocol, methods and first net, but the hub backbone swapped for its t
 module, sampler options of two steps, tiny folder datasets of each dataset's real layout, IPC 1, one seed, one epoch.
 
 The runs execute the notebook as `make figures` does: under papermill it runs only its parameter, library (`#| export`) and
-experiment (`#| eval: false`) cells (`evlf.eval.check_param_names(..., skip_tests=True)`), so the user's dataset and root never
+experiment (`#| eval: false`) cells (`evlf.core.check_param_names(..., skip_tests=True)`), so the user's dataset and root never
 reach its own check cells (Fashion-MNIST students, `nbdev_test`'s job): the CIFAR and ImageNet-style runs here show it."""
 import json, os, pickle
 from pathlib import Path
