@@ -225,8 +225,7 @@ def mgd3_scheduler(config, # the backbone's scheduler config (its betas are kept
                    timestep_spacing:str='linspace', # 'linspace': DiT's respacing, 999 ... 0
                   )->DDPMScheduler:
     "The DDPM scheduler MGD3 samples with: DiT's respaced timesteps and variance, the predicted x0 never clipped."
-    check_choice('variance_type', variance_type, MGD3_VARIANCES)
-    check_choice('timestep_spacing', timestep_spacing, SPACINGS)
+    check_choice('variance_type', variance_type, MGD3_VARIANCES); check_choice('timestep_spacing', timestep_spacing, SPACINGS)
     return DDPMScheduler.from_config(config, variance_type=variance_type, timestep_spacing=timestep_spacing,
                                      clip_sample=False, thresholding=False)
 
@@ -240,8 +239,7 @@ def mode_guided(step:int, # the step, 0 the first (noisiest)
 def _step_std(scheduler, t, t_prev, predicted_variance=None):
     "The std of the step from `t` to `t_prev` (-1: the end): the posterior's, or DiT's learned range given its output."
     ac = scheduler.alphas_cumprod.double()
-    a_t = ac[int(t)]
-    a_p = ac[int(t_prev)] if t_prev >= 0 else torch.ones((), dtype=torch.float64)
+    a_t = ac[int(t)]; a_p = ac[int(t_prev)] if t_prev >= 0 else torch.ones((), dtype=torch.float64)
     beta = 1 - a_t/a_p
     log_post = ((1 - a_p)/(1 - a_t)*beta).clamp(min=1e-20).log()
     if predicted_variance is None: return float((0.5*log_post).exp())
@@ -279,8 +277,7 @@ class MGD3Pipeline(_LatentPipeline):
                  generator=None, # a torch.Generator or one per image
                  output_type:str='latent', # 'latent' (scaled), or decoded: 'pt', 'np', 'pil'
                  return_dict:bool=True):
-        check_float('mode_guidance', mode_guidance, min=0)
-        stop_t = check_int('stop_t', stop_t, min=0)
+        check_float('mode_guidance', mode_guidance, min=0); stop_t = check_int('stop_t', stop_t, min=0)
         learned = self.scheduler.config.variance_type == 'learned_range'
         _check_variance(self.denoiser, self.scheduler.config.variance_type, cfg_channels)
         dev, dtype = self._execution_device, self.denoiser.dtype
@@ -331,8 +328,7 @@ def _add_gammas(model)->list:
 def _fold_gammas(model, sites:list):
     "Fold the gammas into their linear layers, remove the hooks and the gamma parameters."
     for lin, gs, hook in sites:
-        s = math.prod(g.detach() for g in gs)
-        hook.remove()
+        s = math.prod(g.detach() for g in gs); hook.remove()
         lin.weight.mul_(s[:, None])
         if lin.bias is not None: lin.bias.mul_(s)
     for n in [n for n, _ in model.named_parameters() if n.startswith('difffit_gamma_')]: delattr(model, n)
@@ -362,19 +358,15 @@ def _vb_term(scheduler, # the training scheduler (all its timesteps)
             )->torch.Tensor:
     "DiT's variational-bound term per sample, in bits per dimension: KL to the true posterior, the decoder NLL at t = 0."
     ac = scheduler.alphas_cumprod.to(x0.device, torch.float64)
-    ac_prev = torch.cat([ac.new_ones(1), ac[:-1]])
-    betas = 1 - ac/ac_prev
-    post = betas*(1 - ac_prev)/(1 - ac)
-    log_post = torch.cat([post[1:2], post[1:]]).log()  # clipped at t = 0, as DiT
+    ac_prev = torch.cat([ac.new_ones(1), ac[:-1]]); betas = 1 - ac/ac_prev
+    post = betas*(1 - ac_prev)/(1 - ac); log_post = torch.cat([post[1:2], post[1:]]).log()  # clipped at t = 0, as DiT
     f = lambda a: a[t].view(-1, 1, 1, 1).to(x0.dtype)
     c0, ct = f(betas*ac_prev.sqrt()/(1 - ac)), f((1 - ac_prev)*(1 - betas).sqrt()/(1 - ac))
     x0_hat = (xt - f((1 - ac).sqrt())*eps.detach())/f(ac.sqrt())
     mean_true, mean = c0*x0 + ct*xt, c0*x0_hat + ct*xt
-    frac = (v + 1)/2
-    log_var = frac*f(betas.log()) + (1 - frac)*f(log_post)
+    frac = (v + 1)/2; log_var = frac*f(betas.log()) + (1 - frac)*f(log_post)
     kl = 0.5*(-1 + log_var - f(log_post) + (f(log_post) - log_var).exp() + (mean_true - mean)**2*(-log_var).exp())
-    inv = (-0.5*log_var).exp()
-    d = x0 - mean
+    inv = (-0.5*log_var).exp(); d = x0 - mean
     cdf_hi, cdf_lo = _gaussian_cdf(inv*(d + 1/255)), _gaussian_cdf(inv*(d - 1/255))
     nll = -torch.where(x0 < -0.999, cdf_hi.clamp(min=1e-12).log(),
                        torch.where(x0 > 0.999, (1 - cdf_lo).clamp(min=1e-12).log(), (cdf_hi - cdf_lo).clamp(min=1e-12).log()))
@@ -422,19 +414,16 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
     for k in tqdm(range(steps), desc=f'fine-tune ({recipe})', disable=not progress):
         if k and k % len(batches) == 0: batches = _epoch_batches(len(latents), batch_size, g)
         i = batches[k % len(batches)]
-        x0 = latents[i].to(dev, torch.float32)
-        c = conds[labels[i]].to(dev)
+        x0 = latents[i].to(dev, torch.float32); c = conds[labels[i]].to(dev)
         drop = (torch.rand(len(i), generator=g) < uncond_prob).to(dev)
         c = torch.where(drop.view(-1, *[1]*(c.dim() - 1)), null.to(dev).expand_as(c), c)
-        t = torch.randint(T, (len(i),), generator=g).to(dev)
-        eps = torch.randn(x0.shape, generator=g).to(dev)
+        t = torch.randint(T, (len(i),), generator=g).to(dev); eps = torch.randn(x0.shape, generator=g).to(dev)
         xt = scheduler.add_noise(x0, eps, t)
         out = _model_output(model, xt, t, c.float() if c.is_floating_point() else c).float()
         C = x0.shape[1]
         loss = F.mse_loss(out[:, :C], eps)
         if learned: loss = loss + _vb_term(scheduler, x0, xt, t, out[:, :C], out[:, C:]).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        opt.zero_grad(set_to_none=True); loss.backward()
         if recipe == 'full': torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if avg is not None: update(avg, [q.detach() for q in params], k)
