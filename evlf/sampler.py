@@ -438,7 +438,7 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 FINETUNE_RECIPE = dict(  # what a recipe fixes; its steps, lr and batch are settings (`_RECIPE_SETTINGS`)
     full=dict(weight_decay=1e-2, ema=None, per_class=None, posterior='mean'),
-    difffit=dict(weight_decay=0.0, ema=0.9999, per_class=1000, posterior='sample'))
+    difffit=dict(weight_decay=0.0, ema=0.9999, per_class=1000, posterior='sample', subset='random_subset'))
 _RECIPE_SETTINGS = dict(full=dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8),
                         difffit=dict(finetune_steps=None, finetune_lr=1e-3, finetune_batch=256))
 _D4M_REF = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50, scheduler='pndm')
@@ -561,9 +561,8 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
     prompts = list(ds.prompts)
     rec = FINETUNE_RECIPE[p['finetune_recipe']]
     settings = {k: p[k] for k in ('finetune_recipe', 'finetune_steps', 'finetune_lr', 'finetune_batch')}
-    rule = ['random_subset'] if rec['posterior'] == 'sample' else []  # which images a sample is: not a denoiser cached under an older rule
     key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
-                      settings, rec, seed, prompts, *rule)
+                      settings, rec, seed, prompts)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
     if (path/'config.json').exists(): return type(den).from_pretrained(path).to(par.device, par.dtype).eval().requires_grad_(False)
@@ -746,7 +745,8 @@ def distilled(ds, # the real training set (`load_real`)
     name = backbone[5:] if backbone.startswith('tiny-') else backbone
     fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') else {'fusion_model': str(fusion_model)}
     p = distill_params(method, name, **options, **fm)
-    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p], sort_keys=True, default=str).encode()).hexdigest()[:12]
+    recipe = FINETUNE_RECIPE.get(p.get('finetune_recipe'))  # what the recipe fixes decides the set too
+    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, recipe], sort_keys=True, default=str).encode()).hexdigest()[:12]
     path = cache_dir('distilled')/f"{getattr(ds, 'name', 'data')}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
     if _complete(path, ipc, len(ds.classes)): return path
     if method == 'random' and getattr(ds, 'name', None) in DATASETS:  # the whole real set: 05_eval's random sets
