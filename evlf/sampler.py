@@ -745,8 +745,8 @@ def distilled(ds, # the real training set (`load_real`)
     name = backbone[5:] if backbone.startswith('tiny-') else backbone
     fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') else {'fusion_model': str(fusion_model)}
     p = distill_params(method, name, **options, **fm)
-    recipe = FINETUNE_RECIPE.get(p.get('finetune_recipe'))  # what the recipe fixes decides the set too
-    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, recipe], sort_keys=True, default=str).encode()).hexdigest()[:12]
+    fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
+    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
     path = cache_dir('distilled')/f"{getattr(ds, 'name', 'data')}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
     if _complete(path, ipc, len(ds.classes)): return path
     if method == 'random' and getattr(ds, 'name', None) in DATASETS:  # the whole real set: 05_eval's random sets
