@@ -11,8 +11,8 @@ from .core import check_choice, save_json, load_json, versions, atomic_write
 from .eval import NETS
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'results_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid',
-           'committed', 'finding', 'readme_block', 'sync_readme']
+__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'results_table', 'to_markdown', 'plot_results', 'summary_table',
+           'sample_grid', 'committed', 'finding', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #93c565e2
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
@@ -199,21 +199,37 @@ def finding(saved:dict)->str:
     return 'Here ' + ' and '.join(parts) + f"; the best method is {best} ({res[best]['final_mean']:.1f})."
 
 # %% ../nbs/05c_report.ipynb #01a19556
+MOVES = Path('figures/main_table_moves.json')  # the main table before the references' conventions (bench/table_moves.py)
+
+def _moves(path, repo, moves)->dict:
+    "Per method, the earlier run's numbers and the change, when `moves` is a record of the table at `path`; else {}."
+    f = Path(repo)/moves if moves else None
+    if f is None or not f.exists(): return {}
+    rec = load_json(f)
+    return rec['moves'] if Path(rec['table']) == Path(path) else {}
+
 def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
                  repo='.', # the repository root (paths in the block are relative to it)
+                 moves=MOVES, # a record of what moved since an earlier run of that table (None: no column)
                 )->str:
     "The README's headline table (final and best accuracy, published numbers) and its finding, between the markers."
     saved = load_json(Path(repo)/path)
     P, pr, res = saved['params'], saved['protocol'], saved['results']
     pub = PUBLISHED.get(P['dataset'], {})
-    rows = ['| method | final (ours) | best (ours, papers\' convention) | published |', '|---|---|---|---|']
-    for m, r in res.items(): rows.append(f"| {m} | {_pm(r, 'final')} | {_pm(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |")
+    mv = _moves(path, repo, moves)
+    rows = ['| method | final (ours) | best (ours, papers\' convention) | published |' + (' final, earlier conventions |' if mv else ''),
+            '|---|---|---|---|' + ('---|' if mv else '')]
+    for m, r in res.items():
+        was = f" {_pm(mv[m]['before'], 'final')} ({mv[m]['final_change']:+.1f}) |" if m in mv else ' |' if mv else ''
+        rows.append(f"| {m} | {_pm(r, 'final')} | {_pm(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |{was}")
     ref = [f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub]
-    if ref: rows.append(f"| published only: {pub['protocol']} | | | {' / '.join(ref)} |")
+    if ref: rows.append(f"| published only: {pub['protocol']} | | | {' / '.join(ref)} |" + (' |' if mv else ''))
     head = (f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']}, {pr['epochs']} epochs), "
             f"{P['seeds']} student seeds per method, one distilled set per method (distillation seed {P.get('distill_seed', 0)}); "
             f"test accuracy in %, mean +- std over the student seeds:")
-    return '\n'.join([_MARKS[0].format(src=f'`{Path(path).as_posix()}`'), head, '', *rows, '', finding(saved), _MARKS[1]])
+    moved = ('' if not mv else f" The last column is the same table before the references' conventions became the defaults "
+             f"(`{Path(moves).as_posix()}`: {load_json(Path(repo)/moves)['what_changed']}).")
+    return '\n'.join([_MARKS[0].format(src=f'`{Path(path).as_posix()}`'), head, '', *rows, '', finding(saved) + moved, _MARKS[1]])
 
 def sync_readme(readme='README.md', path=MAIN_TABLE, repo='.')->bool:
     "Rewrite the headline table between the markers of `readme` from `path`; True if the file changed."
