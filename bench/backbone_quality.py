@@ -46,6 +46,25 @@ def train_classifier(epochs=3, seed=0, batch_size=128):
 @torch.no_grad()
 def predict(net, x, bs=1000): return torch.cat([net(b).argmax(1) for b in x.split(bs)])
 
+def heldout_setup(prefix:str):
+    "What the held-out rule needs: the classifier trained on real TRAINING images, Fashion-MNIST train, fashion-tiny, a work folder."
+    import tempfile
+    net, _ = train_classifier()
+    return net, get_dataset('fashion-mnist', 'train'), load_backbone('fashion-tiny', device='cpu'), Path(tempfile.mkdtemp(prefix=prefix))
+
+def distil_judged(net, ds, bb, method:str, out, ipc:int=10, **kw)->dict:
+    "Distil `method` with `kw` into `out` (seed 0), then judge it: agreement (share recognised as their class), spread, seconds."
+    from evlf.sampler import distill
+    from evlf.data import load_distilled
+    t = time.perf_counter()
+    distill(ds, bb, method, ipc, seed=0, out_dir=out, progress=False, **kw)
+    s = time.perf_counter() - t
+    d = load_distilled(out)
+    x, y = d.images(), d.targets
+    agree = (predict(net, x) == y).float().mean().item()
+    spread = torch.stack([torch.pdist(x[y == c].flatten(1)).mean() for c in range(len(d.classes))]).mean().item()
+    return dict(agreement=round(agree, 3), spread=round(spread, 3), seconds=round(s, 1))
+
 def sample_grid(imgs, classes, path, n_cols=10):
     n_cols = min(n_cols, min(len(i) for i in imgs))
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt

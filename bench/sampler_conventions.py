@@ -16,9 +16,8 @@ UNet does not). Writes figures/sampler_conventions.json and .md.
 
     OMP_NUM_THREADS=1 python bench/sampler_conventions.py
 """
-import argparse, importlib.util, sys, tempfile, time
+import argparse, importlib.util, sys
 from pathlib import Path
-import torch
 
 CHOICES = [('d4m', 'scheduler', ('pndm', 'ddim', 'ddpm', 'euler'), 'pndm'),
            ('mgd3', 'timestep_spacing', ('linspace', 'leading'), 'linspace'),
@@ -38,23 +37,15 @@ def main(argv=None):
     a = ap.parse_args(argv)
     spec = importlib.util.spec_from_file_location('bq', Path(__file__).parent/'backbone_quality.py')
     bq = importlib.util.module_from_spec(spec); spec.loader.exec_module(bq)
-    from evlf.backbone import load_backbone
-    from evlf.data import get_dataset, load_distilled
-    from evlf.sampler import distill, distill_params
+    from evlf.sampler import distill_params
     from evlf.core import save_json, versions
-    net, _ = bq.train_classifier()
-    ds, bb = get_dataset('fashion-mnist', 'train'), load_backbone('fashion-tiny', device='cpu')
-    work = Path(tempfile.mkdtemp(prefix='evlf-conventions-'))
+    net, ds, bb, work = bq.heldout_setup('evlf-conventions-')
     rows, chosen = [], {}
     for method, key, values, ref in CHOICES:
         mine = []
         for v in values:
-            out = work/f'{method}-{key}-{v}'
-            t = time.perf_counter(); distill(ds, bb, method, a.ipc, seed=0, out_dir=out, progress=False, **{key: v}); s = time.perf_counter() - t
-            d = load_distilled(out); x, y = d.images(), d.targets
-            agree = (bq.predict(net, x) == y).float().mean().item()
-            spread = torch.stack([torch.pdist(x[y == c].flatten(1)).mean() for c in range(10)]).mean().item()
-            r = dict(method=method, setting=key, value=v, reference=v == ref, agreement=round(agree, 3), spread=round(spread, 3), seconds=round(s, 1))
+            r = dict(method=method, setting=key, value=v, reference=v == ref,
+                     **bq.distil_judged(net, ds, bb, method, work/f'{method}-{key}-{v}', a.ipc, **{key: v}))
             rows.append(r); mine.append(r); print(r, flush=True)
         chosen[key] = choose(mine, ref)
     res = dict(rows=rows, chosen=chosen, rule='largest spread among agreement >= 0.95; the reference option if within 0.05 of it',

@@ -8,7 +8,7 @@ Writes figures/sampler_defaults.json and .md.
 
     OMP_NUM_THREADS=1 python bench/sampler_defaults.py
 """
-import argparse, importlib.util, os, sys, tempfile, time
+import argparse, importlib.util, sys
 from pathlib import Path
 import torch
 
@@ -19,21 +19,12 @@ def main(argv=None):
     a = ap.parse_args(argv)
     spec = importlib.util.spec_from_file_location('bq', Path(__file__).parent/'backbone_quality.py')
     bq = importlib.util.module_from_spec(spec); spec.loader.exec_module(bq)
-    from evlf.backbone import load_backbone
-    from evlf.data import get_dataset, load_distilled
-    from evlf.sampler import distill
     from evlf.core import save_json, versions
-    net, _ = bq.train_classifier()
-    ds, bb = get_dataset('fashion-mnist', 'train'), load_backbone('fashion-tiny', device='cpu')
-    work = Path(tempfile.mkdtemp(prefix='evlf-defaults-'))
+    net, ds, bb, work = bq.heldout_setup('evlf-defaults-')
     rows = []
     def run(method, **kw):
         out = work/f"{method}-{'-'.join(f'{k}{v}' for k, v in kw.items())}"
-        t = time.perf_counter(); distill(ds, bb, method, 10, seed=0, out_dir=out, progress=False, **kw); s = time.perf_counter() - t
-        d = load_distilled(out); x, y = d.images(), d.targets
-        agree = (bq.predict(net, x) == y).float().mean().item()
-        spread = torch.stack([torch.pdist(x[y == c].flatten(1)).mean() for c in range(10)]).mean().item()
-        r = dict(method=method, **kw, agreement=round(agree, 3), spread=round(spread, 3), seconds=round(s, 1)); rows.append(r); print(r, flush=True)
+        r = dict(method=method, **kw, **bq.distil_judged(net, ds, bb, method, out, **kw)); rows.append(r); print(r, flush=True)
     real = ds.images(torch.cat([torch.nonzero(ds.targets == c).flatten()[:10] for c in range(10)]))
     ref_spread = torch.stack([torch.pdist(real[c*10:(c+1)*10].flatten(1)).mean() for c in range(10)]).mean().item()
     for g in map(float, a.guidance.split(',')): run('d4m', guidance_scale=g)
