@@ -291,7 +291,7 @@ class MGD3Pipeline(_LatentPipeline):
             if mode_guidance > 0 and mode_guided(i, len(ts), stop_t):
                 a_t = self.scheduler.alphas_cumprod[int(t)].to(dev, dtype)
                 x0 = (latents - (1 - a_t).sqrt()*out[:, :C])/a_t.sqrt()
-                std = _step_std(self.scheduler, t, ts[i+1] if i+1 < len(ts) else -1, out[:, C:2*C] if learned else None)
+                std = _step_std(self.scheduler, t, self.scheduler.previous_timestep(t), out[:, C:2*C] if learned else None)
                 prev = prev - mode_guidance*std*(x0 - m)
             latents = prev
         return self._output(latents, output_type, return_dict)
@@ -438,7 +438,8 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
 METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 FINETUNE_RECIPE = dict(  # what a recipe fixes; its steps, lr and batch are settings (`_RECIPE_SETTINGS`)
     full=dict(weight_decay=1e-2, ema=None, per_class=None, posterior='mean'),
-    difffit=dict(weight_decay=0.0, ema=0.9999, per_class=1000, posterior='sample', subset='random_subset'))
+    difffit=dict(weight_decay=0.0, ema=0.9999, per_class=1000, posterior='sample',
+                 subset='random_subset'))  # the rule that draws its images, named so that caches made under another are not reused
 _RECIPE_SETTINGS = dict(full=dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8),
                         difffit=dict(finetune_steps=None, finetune_lr=1e-3, finetune_batch=256))
 _D4M_REF = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50, scheduler='pndm')
@@ -550,7 +551,7 @@ def _finetune_latents(bb, ds, fusion, label:int, recipe:dict, seed:int, encode_b
     "The scaled (fused) latents of class `label` a recipe trains on: every posterior mean, or a sample of <= per_class images."
     if recipe['posterior'] == 'mean': return fused_class(ds, bb, label, fusion, encode_batch)*bb.scaling_factor
     idx = random_subset(ds, label, recipe['per_class'], seed)
-    g = torch.Generator(bb.device).manual_seed(int(image_generators(seed, label, 2)[1].initial_seed()))
+    g = torch.Generator(bb.device).manual_seed(int(image_generators(seed, label, 2)[1].initial_seed()))  # the posterior sample's own seed, from (seed, label)
     z = torch.cat([bb.encode_images(_match_channels(images_of(ds, i), _vae_channels(bb)), generator=g).float().cpu()
                    for i in idx.split(encode_batch)])
     return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)*bb.scaling_factor
