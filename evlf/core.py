@@ -11,7 +11,7 @@ import numpy as np, torch
 # %% auto #0
 __all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'cache_dir', 'fingerprint',
            'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json', 'save_figure', 'check_list',
-           'check_optional_int', 'check_out', 'injected_params', 'skip_test_cells', 'under_papermill',
+           'check_optional_int', 'check_out', 'check_seeds', 'injected_params', 'skip_test_cells', 'under_papermill',
            'check_param_names', 'say', 'duration', 'Progress']
 
 # %% ../nbs/00_core.ipynb #d9411469
@@ -166,6 +166,19 @@ def check_out(out)->Path:
         (p/'.write-test').unlink()
     except (OSError, TypeError) as e: raise ValueError(f'out={out!r} is not valid; accepted: a writable folder ({type(e).__name__}: {e})') from None
     return p
+
+# %% ../nbs/00_core.ipynb #3ef87555
+def check_seeds(name:str, seeds)->list:
+    "A count `n` (the seeds 0..n-1) or a list of distinct seeds >= 0, as a list; else a `ValueError` naming `name`."
+    ok = f'accepted: an integer >= 1 (the seeds 0..n-1) or a non-empty list of distinct integers >= 0'
+    if isinstance(seeds, (int, np.integer, float)) and not isinstance(seeds, bool):
+        try: return list(range(check_int(name, seeds, min=1)))
+        except ValueError: raise ValueError(f'{name}={seeds!r} is not valid; {ok}') from None
+    if isinstance(seeds, (str, bytes, dict, bool)) or not hasattr(seeds, '__len__') or not len(seeds): raise ValueError(f'{name}={seeds!r} is not valid; {ok}')
+    try: out = [check_int(name, s, min=0) for s in seeds]
+    except ValueError: raise ValueError(f'{name}={seeds!r} is not valid; {ok}') from None
+    if len(set(out)) < len(out): raise ValueError(f'{name}={seeds!r} is not valid: it repeats {sorted({s for s in out if out.count(s) > 1})}; {ok}')
+    return out
 
 # %% ../nbs/00_core.ipynb #b9a78880
 def _assigned(src:str)->list:

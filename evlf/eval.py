@@ -11,7 +11,7 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
-from .core import check_choice, check_int, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write
+from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write
 from .data import get_dataset, load_distilled, ArrayImages, DATASETS
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
@@ -44,9 +44,24 @@ def check_students(students)->str|None:
     return None if students is None else str(students)
 
 # %% ../nbs/05_eval.ipynb #5e19d8e8
+def _check_design(methods:list, backbone:str, options:dict, fusion_model, fusion_seeds, paired):
+    "Raise if the pairs asked for lack a host, or the fusion module's seed cannot vary as asked."
+    if not isinstance(paired, bool): raise ValueError(f'paired={paired!r} is not valid; accepted: True or False')
+    check_choice('fusion_seeds', fusion_seeds, ('shipped', 'distill'))
+    lacking = [m for m in methods if m.endswith('+evlf') and m.removesuffix('+evlf') not in methods]
+    if paired and lacking:
+        raise ValueError(f"paired=True compares each +evlf method with its host, but methods={list(methods)!r} lacks {', '.join(repr(m.removesuffix('+evlf')) for m in lacking)}; "
+                         "accepted: add the host to methods, or set paired=False")
+    if fusion_seeds == 'distill' and any(m.endswith('+evlf') for m in methods):
+        from evlf.backbone import WEIGHTS_DIR
+        variant = (options or {}).get('fusion_variant', 'code')
+        if fusion_model is not None: raise ValueError(f"fusion_seeds='distill' retrains the shipped module per distillation seed, but fusion_model={fusion_model!r} is given; accepted: one of the two")
+        if not (WEIGHTS_DIR/backbone/f'fusion-{variant}'/'training_record.json').exists():
+            raise ValueError(f"fusion_seeds='distill' is not valid for backbone={backbone!r}: it ships no {variant} fusion module whose recipe to retrain; accepted: 'shipped'")
+
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
-                 root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seed=0)->dict:
-    "Validate the notebook's parameters; return them converted (ipc, seeds, epochs, max_test, distill_seed as ints; root, fusion_model, students as str)."
+                 root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seeds=3, fusion_seeds='shipped', paired=True)->dict:
+    "Validate the notebook's parameters; return them converted (ipc, epochs, max_test as ints; seeds, distill_seeds as lists; root, fusion_model, students as str)."
     # evlf.sampler and evlf.backbone load diffusers and transformers: imported here, so that `import evlf.eval` stays light
     # (measured: 2.6 s for evlf.eval alone, 8.1 s with evlf.sampler); only this check needs them
     from evlf.sampler import METHODS, check_options, check_fusion_model
@@ -67,12 +82,13 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
         fusion_model = check_fusion_model(fusion_model)
         for m in methods:
             if m != 'random': check_options(options, m, backbone, fusion_model)
-    return dict(dataset=dataset, ipc=check_int('ipc', ipc, min=1), methods=list(methods), seeds=check_int('seeds', seeds, min=1),
+    _check_design(methods, backbone, options, fusion_model, fusion_seeds, paired)
+    return dict(dataset=dataset, ipc=check_int('ipc', ipc, min=1), methods=list(methods), seeds=check_seeds('seeds', seeds),
                 protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone,
                 eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp,
                 root=None if root is None else str(root), options=dict(options), fusion_model=fusion_model,
                 max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students),
-                distill_seed=check_int('distill_seed', distill_seed, min=0))
+                distill_seeds=check_seeds('distill_seeds', distill_seeds), fusion_seeds=fusion_seeds, paired=paired)
 
 # %% ../nbs/05_eval.ipynb #79ae9531
 class _Pool2x2(torch.autograd.Function):
@@ -637,6 +653,8 @@ def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
     return out
 
 # %% ../nbs/05_eval.ipynb #e8f9cde5
-def table_folder(dataset:str, ipc:int, net:str, distill_seed:int=0, root='figures')->Path:
-    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, `-dseed<k>` for a non-zero distillation seed."
-    return Path(root)/'tables'/dataset/(f'ipc{ipc}-net{net}' + (f'-dseed{distill_seed}' if distill_seed else ''))
+def table_folder(dataset:str, ipc:int, net:str, distill_seeds=None, root='figures')->Path:
+    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, suffixed unless the distillation seeds are 0..n-1."
+    d = None if distill_seeds is None else check_seeds('distill_seeds', distill_seeds)
+    tail = '' if d is None or d == list(range(len(d))) else f'-dseed{d[0]}' if len(d) == 1 else '-dseeds' + '-'.join(map(str, d))
+    return Path(root)/'tables'/dataset/(f'ipc{ipc}-net{net}' + tail)

@@ -17,7 +17,7 @@ from .core import (fingerprint, check_choice, check_int, check_float, seed_every
 # %% auto #0
 __all__ = ['VARIANTS', 'CORRUPTIONS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
            'encode_real_set', 'Objective', 'FusionConfig', 'train_fusion', 'fusion_quality', 'fuse_latents',
-           'load_fusion', 'fit_fusion']
+           'load_fusion', 'fit_fusion', 'fusion_seed_module']
 
 # %% ../nbs/03_fusion.ipynb #d1bf5d53
 class LatentProjector(nn.Module):
@@ -568,3 +568,27 @@ def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load
     out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset}-{variant}')
     rec = dict(backbone=preset, vae_fingerprint=fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))
     return train_fusion(data, out_dir, variant=variant, record=rec, **kwargs)
+
+# %% ../nbs/03_fusion.ipynb #2055f125
+def fusion_seed_module(preset:str='fashion-tiny', # a preset that ships fusion modules
+                       seed:int=0, # the fusion training's seed (0: the shipped module itself)
+                       variant:str='code', # 'code' or 'paper'
+                       progress:bool=True, # show the training's progress bar
+                      )->Path:
+    "The folder of the shipped module's recipe trained with `seed` (0: the shipped one), trained and cached if missing."
+    check_choice('variant', variant, VARIANTS)
+    seed = check_int('seed', seed, min=0)
+    shipped = WEIGHTS_DIR/preset/f'fusion-{variant}'
+    if not (shipped/'training_record.json').exists():
+        have = sorted(q.parent.name for q in WEIGHTS_DIR.glob(f'*/fusion-{variant}'))
+        raise ValueError(f'preset={preset!r} ships no {variant} fusion module to retrain with another seed; accepted: {", ".join(have)}')
+    if seed == 0: return shipped
+    rec = json.loads((shipped/'training_record.json').read_text())
+    dest = cache_dir('fusion', create=False)/f"{preset}-{rec['dataset']}-{variant}-seed{seed}"
+    if (dest/'training_record.json').exists(): return dest
+    kw = {k: v for k, v in rec['params'].items() if k in {f.name for f in fields(FusionConfig)} and k not in ('out_dir', 'ckpt_dir', 'seed', 'resume')}
+    f = fit_fusion(preset, rec['dataset'], out_dir=dest.with_name(dest.name + '-train'), seed=seed, resume=False, progress=progress, **kw)
+    with atomic_dir(dest) as tmp:  # stored as the shipped module is (float16, loaded as float32)
+        f.to(torch.float16).save_pretrained(tmp)
+        save_json({**f.training_record, 'stored_dtype': rec.get('stored_dtype', 'float32')}, tmp/'training_record.json')
+    return dest

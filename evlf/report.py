@@ -11,8 +11,115 @@ from .core import check_choice, save_json, load_json, versions, atomic_write
 from .eval import NETS
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'results_table', 'to_markdown', 'plot_results', 'summary_table',
-           'sample_grid', 'committed', 'finding', 'readme_block', 'sync_readme']
+__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 't_interval', 'variance_components', 'verdict', 'n_to_resolve',
+           'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'results_table', 'paired_table',
+           'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows',
+           'readme_block', 'sync_readme']
+
+# %% ../nbs/05c_report.ipynb #9f901f81
+def t_interval(x, # one value per independent unit (e.g. distillation seed)
+               level:float=0.95, # coverage of the interval
+              )->tuple:
+    "`(mean, lo, hi)`: the mean of `x` and its two-sided Student-t interval, n-1 degrees of freedom (lo, hi None for one value)."
+    from scipy import stats
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or not len(x) or not np.isfinite(x).all(): raise ValueError(f'x={x.tolist()!r} is not valid; accepted: a non-empty list of finite numbers')
+    m = float(x.mean())
+    if len(x) < 2: return m, None, None
+    h = float(stats.t.ppf(0.5 + level/2, len(x) - 1)*x.std(ddof=1)/math.sqrt(len(x)))
+    return m, m - h, m + h
+
+def variance_components(groups:list, # per distillation seed, its students' values
+                       )->dict:
+    "Between-group and within-group standard deviations by one-way random-effects ANOVA (moments; None where not estimable)."
+    g = [np.asarray(v, dtype=float) for v in groups]
+    if not g or any(v.ndim != 1 or not len(v) for v in g): raise ValueError('groups: expected a non-empty list of non-empty lists of values')
+    k, n = len(g), np.array([len(v) for v in g])
+    N, means = n.sum(), np.array([v.mean() for v in g])
+    msw = sum(((v - v.mean())**2).sum() for v in g)/(N - k) if N > k else None
+    out = dict(groups=k, per_group=n.tolist(), within_sd=None if msw is None else math.sqrt(msw), between_sd=None,
+               sd_of_group_means=float(means.std(ddof=1)) if k > 1 else None)
+    if k > 1 and msw is not None:
+        msb = (n*(means - (n*means).sum()/N)**2).sum()/(k - 1)
+        n0 = (N - (n**2).sum()/N)/(k - 1)
+        out['between_sd'] = math.sqrt(max(0.0, (msb - msw)/n0))
+    return out
+
+# %% ../nbs/05c_report.ipynb #931ecaad
+def verdict(lo, hi)->str:
+    "What an interval on a difference says: 'helps' (above 0), 'hurts' (below 0), or not resolved."
+    if lo is None: return 'not resolved (one distillation seed: no interval)'
+    return 'helps' if lo > 0 else 'hurts' if hi < 0 else 'not resolved at this n'
+
+def n_to_resolve(diffs, # the per-seed differences measured so far
+                 level:float=0.95, most:int=1000)->int|None:
+    "How many seeds a t-interval would need to exclude 0 if the differences kept their mean and spread (None: over `most`, or no mean)."
+    from scipy import stats
+    x = np.asarray(diffs, dtype=float)
+    if len(x) < 2 or x.mean() == 0: return None
+    m, s = abs(float(x.mean())), float(x.std(ddof=1))
+    return next((n for n in range(2, most + 1) if stats.t.ppf(0.5 + level/2, n - 1)*s/math.sqrt(n) < m), None)
+
+def halfwidth(between_sd:float, # sd of the quantity between distillation seeds
+              within_sd:float, # sd between students of one set
+              n_distill:int, # distillation seeds
+              n_students:int, # students per set
+              level:float=0.95)->float:
+    "Expected half-width of the t-interval over `n_distill` set means, each of `n_students` students, given the two components."
+    from scipy import stats
+    if n_distill < 2: return math.inf
+    return float(stats.t.ppf(0.5 + level/2, n_distill - 1)*math.sqrt((between_sd**2 + within_sd**2/n_students)/n_distill))
+
+# %% ../nbs/05c_report.ipynb #1f55d6f3
+_RUN_KEYS = ('distill_seed', 'fusion_seed', 'seeds', 'final', 'best', 'folder', 'cached_seeds', 'seconds_per_student')
+
+def pool_runs(runs:list, # one method's `evaluate` results, one per distillation seed, each with its `distill_seed` (and `fusion_seed`)
+             )->dict:
+    "One method's row over its distillation seeds: mean, 95% t-interval over the sets' means, variance components, each run."
+    if not runs: raise ValueError('runs: expected at least one evaluate result')
+    seen = [r['distill_seed'] for r in runs]
+    if len(set(seen)) < len(seen): raise ValueError(f'runs: distillation seeds {seen} repeat; pool one result per distillation seed')
+    r0 = runs[0]
+    out = {k: r0[k] for k in ('dataset', 'protocol', 'net', 'epochs', 'eval_every', 'amp', 'n_test', 'n_train', 'numerics', 'note') if k in r0}
+    out.update(distill_seeds=seen, seeds=sorted({s for r in runs for s in r['seeds']}), runs=[{k: r.get(k) for k in _RUN_KEYS} for r in runs],
+               seconds_per_student=float(np.mean([r['seconds_per_student'] for r in runs])))
+    for stat in ('final', 'best'):
+        groups = [[100*a for a in r[stat]] for r in runs]
+        m, lo, hi = t_interval([np.mean(g) for g in groups])
+        vc = variance_components(groups)
+        out[stat] = [list(r[stat]) for r in runs]  # per distillation seed, its students' accuracies (fractions, as `evaluate` gives them)
+        out.update({f'{stat}_mean': m, f'{stat}_std': float(np.std(sum(groups, []))), f'{stat}_ci95': None if lo is None else [lo, hi],
+                    f'{stat}_between_sd': vc['between_sd'], f'{stat}_within_sd': vc['within_sd'], f'{stat}_sd_of_set_means': vc['sd_of_group_means']})
+    return out
+
+def paired_difference(a:dict, # the pooled result of host+EVLF (`pool_runs`)
+                      b:dict, # the pooled result of its host
+                      stat:str='final', # 'final' or 'best'
+                      level:float=0.95)->dict:
+    "a minus b in points: per shared distillation seed the mean over shared student seeds, then mean, t-interval and verdict."
+    check_choice('stat', stat, ('final', 'best'))
+    rb = {r['distill_seed']: r for r in b['runs']}
+    per, groups = [], []
+    for ra in a['runs']:
+        if ra['distill_seed'] not in rb: continue
+        sa, sb = dict(zip(ra['seeds'], ra[stat])), dict(zip(rb[ra['distill_seed']]['seeds'], rb[ra['distill_seed']][stat]))
+        ds = [100*(sa[s] - sb[s]) for s in sa if s in sb]
+        if not ds: continue
+        per.append(dict(distill_seed=ra['distill_seed'], difference=float(np.mean(ds)), students=len(ds)))
+        groups.append(ds)
+    if not per: raise ValueError('no distillation seed with a shared student seed in both results: nothing to pair')
+    d = [p['difference'] for p in per]
+    m, lo, hi = t_interval(d, level)
+    vc = variance_components(groups)
+    return dict(stat=stat, level=level, mean=m, ci=None if lo is None else [lo, hi], verdict=verdict(lo, hi), n=len(d),
+                n_to_resolve=None if lo is not None and verdict(lo, hi) != 'not resolved at this n' else n_to_resolve(d, level),
+                per_distill_seed=per, between_sd=vc['between_sd'], within_sd=vc['within_sd'], sd_of_set_differences=vc['sd_of_group_means'],
+                interval=f'Student t over {len(d)} distillation seeds ({len(d) - 1} degrees of freedom), each difference the mean over the student seeds both arms share')
+
+def paired_differences(results:dict, # method -> pooled result
+                       stat:str='final', level:float=0.95)->dict:
+    "Host -> `paired_difference(host+evlf, host)` for each host whose two arms are in `results`."
+    return {h: paired_difference(results[f'{h}+evlf'], results[h], stat, level) for h in ('d4m', 'mgd3') if h in results and f'{h}+evlf' in results}
 
 # %% ../nbs/05c_report.ipynb #93c565e2
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
@@ -28,7 +135,14 @@ PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each
     'tiny-imagenet': {'protocol': 'EVLF 2026 (as published)', 'd4m': {10: 42.5}, 'd4m+evlf': {10: 49.2}},
 }
 
-def results_table(results:dict, # method -> the dict `evaluate` returned
+def _mean_ci(r:dict, k:str)->str:
+    "'mean [lo, hi]' over distillation seeds (`pool_runs`), or 'mean +- std' over student seeds (one set, earlier tables)."
+    ci = r.get(f'{k}_ci95')
+    return f"{r[k + '_mean']:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f}"
+
+def _sd(v)->str|None: return None if v is None else f'{v:.2f}'
+
+def results_table(results:dict, # method -> `pool_runs` (or, for one set, what `evaluate` returned)
                   dataset:str, # the real dataset
                   ipc:int, # images per class
                  ):
@@ -36,17 +150,28 @@ def results_table(results:dict, # method -> the dict `evaluate` returned
     import pandas as pd
     pub, rows = PUBLISHED.get(dataset, {}), []
     for m, r in results.items():
-        rows.append({'method': m, 'protocol': f"{r['protocol']}/{r['net']}/{r['epochs']}ep", 'seeds': len(r['seeds']),
-                     'final (ours)': f"{r['final_mean']:.1f} +- {r['final_std']:.1f}",
-                     f"best (ours, papers' convention)": f"{r['best_mean']:.1f} +- {r['best_std']:.1f}",
+        rows.append({'method': m, 'protocol': f"{r['protocol']}/{r['net']}/{r['epochs']}ep",
+                     'sets x students': f"{len(r.get('distill_seeds', [0]))} x {len(r['seeds'])}",
+                     'final (ours)': _mean_ci(r, 'final'), 'sd between sets': _sd(r.get('final_between_sd', r.get('final_sd_of_set_means'))),
+                     'sd between students': _sd(r.get('final_within_sd')),
+                     f"best (ours, papers' convention)": _mean_ci(r, 'best'),
                      'published': pub.get(m, {}).get(ipc), 'published protocol': pub.get('protocol') if pub.get(m, {}).get(ipc) else None,
                      's/student': round(r['seconds_per_student'], 1)})
     for m in ('DC', 'DSA', 'whole dataset'):
         v = pub.get(m, {}).get(0 if m == 'whole dataset' else ipc)
         if v is not None and m not in results: rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
-    df = pd.DataFrame(rows)
-    df['seeds'] = df['seeds'].astype('Int64')  # whole numbers, blank for the published-only rows
-    return df
+    return pd.DataFrame(rows)
+
+def paired_table(paired:dict, # host -> `paired_difference`
+                ):
+    "A pandas table of EVLF's paired effect per host: difference in points, its interval, the verdict, each seed's difference."
+    import pandas as pd
+    return pd.DataFrame([{'host': h, 'host+EVLF - host (points)': f"{p['mean']:+.2f}",
+                          f"{p['level']:.0%} interval": f"[{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]" if p['ci'] else None, 'verdict': p['verdict'],
+                          'per distillation seed': ', '.join(f"{q['difference']:+.2f}" for q in p['per_distill_seed']),
+                          'seeds to resolve': p['n_to_resolve'] if p['verdict'] == 'not resolved at this n' else None}
+                         for h, p in paired.items()])
+
 
 # %% ../nbs/05c_report.ipynb #8f080ba2
 def to_markdown(df)->str:
@@ -57,24 +182,55 @@ def to_markdown(df)->str:
     return '\n'.join(['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
 
 # %% ../nbs/05c_report.ipynb #84ad3ad7
-def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `protocol` and `results`
+def _long(results:dict):
+    "One row per student: method, distillation seed, student seed, metric and accuracy (%)."
+    import pandas as pd
+    rows = []
+    for m, r in results.items():
+        for run in r.get('runs') or [dict(distill_seed=0, seeds=r['seeds'], final=r['final'], best=r['best'])]:
+            rows += [dict(method=m, distill_seed=run['distill_seed'], seed=s, metric=k, accuracy=100*a) for k in ('final', 'best')
+                     for s, a in zip(run['seeds'], run[k])]
+    return pd.DataFrame(rows)
+
+def _plot_paired(ax, paired:dict):
+    "Each host's paired differences (a point per distillation seed), their mean and interval, the verdict, and 0."
+    for i, (h, p) in enumerate(paired.items()):
+        d = [q['difference'] for q in p['per_distill_seed']]
+        ax.scatter(np.full(len(d), i) + np.linspace(-.12, .12, len(d)), d, s=14, c='k', zorder=3)
+        err = None if p['ci'] is None else [[p['mean'] - p['ci'][0]], [p['ci'][1] - p['mean']]]
+        ax.errorbar([i + .25], [p['mean']], yerr=err, fmt='o', c='C3', capsize=4, zorder=3)
+        ax.annotate(p['verdict'].replace(' at this n', '\nat this n'), (i, 0), xytext=(0, -28), textcoords='offset points',
+                    xycoords=('data', 'axes fraction'), ha='center', va='top', fontsize=8, annotation_clip=False)
+    ax.axhline(0, c='gray', lw=1, ls='--')
+    ax.set_xticks(range(len(paired)), [f'{h}+evlf\nminus {h}' for h in paired])
+    ax.set_xlim(-.6, len(paired) - .4)
+    lvl = next(iter(paired.values()))['level']
+    ax.set_ylabel('difference (points)')
+    ax.set_title(f'paired effect of EVLF:\nper seed (black), mean and {lvl:.0%} t-interval (red)', fontsize=9)
+
+def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `protocol`, `results` (and `paired`)
                 ):
-    "Bar chart of a results table: final and best accuracy per method, each seed a point, the published random line."
-    import pandas as pd, seaborn as sns, matplotlib.pyplot as plt
-    P, pr, results = saved['params'], saved['protocol'], saved['results']
-    long = pd.DataFrame([{'method': m, 'seed': s, 'accuracy': a*100, 'metric': k} for m, r in results.items()
-                         for k in ('final', 'best') for s, a in zip(r['seeds'], r[k])])
-    fig, ax = plt.subplots(figsize=(1.6*max(3, len(results)) + 3, 3.8))
+    "Bar chart of a results table (each student a point) and, when there are pairs, EVLF's paired differences with their intervals."
+    import seaborn as sns, matplotlib.pyplot as plt
+    P, pr, results, paired = saved['params'], saved['protocol'], saved['results'], saved.get('paired') or {}
+    long = _long(results)
+    w = 1.6*max(3, len(results)) + 3
+    fig, axes = plt.subplots(1, 2 if paired else 1, figsize=(w + (3.4 if paired else 0), 4.2 if paired else 3.8), squeeze=False,
+                             gridspec_kw=dict(width_ratios=[w, 2.4]) if paired else None)
+    ax = axes[0, 0]
     sns.barplot(long, x='method', y='accuracy', hue='metric', errorbar=None, alpha=0.6, ax=ax)
-    sns.stripplot(long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=4, legend=False, ax=ax)
+    sns.stripplot(long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=3, legend=False, ax=ax)
     lo = max(0, 5*math.floor((long['accuracy'].min() - 3)/5))  # the differences are a few points: the axis starts near them
     ax.set_ylim(lo, min(100, long['accuracy'].max() + 2))
     pub_random = PUBLISHED.get(P['dataset'], {}).get('random', {}).get(P['ipc'])
     if pub_random and 'random' in results: ax.axhline(pub_random, ls='--', c='gray', lw=1, label=f'random,\npublished ({pub_random})')
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    dseed = f", distillation seed {P['distill_seed']}" if P.get('distill_seed') else ''  # tables made before the parameter used seed 0
+    dseeds = P.get('distill_seeds', [P.get('distill_seed', 0)])  # tables made before the parameter used seed 0
+    sets = f"{len(dseeds)} distilled sets x {P['seeds'] if isinstance(P['seeds'], int) else len(P['seeds'])} student seeds" if len(dseeds) > 1 else \
+           f"{P['seeds']} student seeds" + (f', distillation seed {dseeds[0]}' if dseeds[0] else '')
     ax.set_ylabel(f'test accuracy (%), axis from {lo}')
-    ax.set_title(f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep), {P['seeds']} student seeds{dseed}", fontsize=10)
+    ax.set_title(f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep), {sets}", fontsize=10)
+    if paired: _plot_paired(axes[0, 1], paired)
     fig.tight_layout()
     return fig
 
@@ -184,9 +340,21 @@ _MARKS = ('<!-- main-table: generated by `make readme` (evlf.report.sync_readme)
 
 def _pm(r:dict, k:str)->str: return f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f}"
 
+def _effect(h:str, p:dict)->str:
+    "One host's paired effect in words: difference, interval, verdict, and the seeds that would resolve it."
+    s = f"{h.upper()}+EVLF minus {h.upper()} is {p['mean']:+.1f} points" + (f" (95% interval {p['ci'][0]:+.1f} to {p['ci'][1]:+.1f})" if p['ci'] else '')
+    s += f": {p['verdict']}"
+    if p['verdict'] == 'not resolved at this n':
+        s += f" (the same mean and spread would need {p['n_to_resolve']} distillation seeds)" if p['n_to_resolve'] else ' (no number of seeds would resolve a mean this small)'
+    return s
+
 def finding(saved:dict)->str:
-    "One sentence: each +EVLF method against its host, and the best method, in points of final accuracy."
-    res = saved['results']
+    "One sentence: each +EVLF method against its host (paired, with its interval when the table has one), and the best method."
+    res, paired = saved['results'], saved.get('paired')
+    best = max(res, key=lambda m: res[m]['final_mean'])
+    if paired:
+        n = len(next(iter(paired.values()))['per_distill_seed'])
+        return 'Here ' + '; '.join(_effect(h, p) for h, p in paired.items()) + f', over {n} distilled sets; the best method is {best} ({res[best]["final_mean"]:.1f}).'
     parts = []
     for host in ('d4m', 'mgd3'):
         if host in res and f'{host}+evlf' in res:
@@ -195,7 +363,6 @@ def finding(saved:dict)->str:
             spread = max(a['final_std'], b['final_std'])
             parts.append(f"{host.upper()}+EVLF is {abs(d):.1f} points {'above' if d > 0 else 'below' if d < 0 else 'level with'} {host.upper()} "
                          f"({a['final_mean']:.1f} vs {b['final_mean']:.1f}; student-seed std up to {spread:.1f})")
-    best = max(res, key=lambda m: res[m]['final_mean'])
     return 'Here ' + ' and '.join(parts) + f"; the best method is {best} ({res[best]['final_mean']:.1f})."
 
 # %% ../nbs/05c_report.ipynb #01a19556
@@ -208,28 +375,50 @@ def _moves(path, repo, moves)->dict:
     rec = load_json(f)
     return rec['moves'] if Path(rec['table']) == Path(path) else {}
 
+def paired_rows(folder, # a folder of 05_eval runs (`ipc<N>-net<X>/table_*.json`)
+                repo='.')->list:
+    "Every paired effect of EVLF in the runs of `folder` made with two or more distillation seeds: host, IPC, net, the difference and its design."
+    rows = []
+    for (net, ipc), r in _read_runs(Path(repo)/folder).items():
+        t = r['t']
+        for h, p in (t.get('paired') or {}).items():
+            if p['n'] < 2: continue
+            rows.append(dict(host=h, ipc=ipc, net=net, sets=p['n'], students=len(t['params']['seeds']),
+                             fusion=t['params'].get('fusion_seeds', 'shipped'), file=r['file'], **{k: p[k] for k in ('mean', 'ci', 'verdict', 'n_to_resolve')}))
+    return sorted(rows, key=lambda q: (q['host'], NETS.index(q['net']) if q['net'] in NETS else 9, q['ipc']))
+
 def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
                  repo='.', # the repository root (paths in the block are relative to it)
-                 moves=MOVES, # a record of what moved since an earlier run of that table (None: no column)
+                 moves=None, # a record of what moved since an earlier run of that table (None: no column)
                 )->str:
-    "The README's headline table (final and best accuracy, published numbers) and its finding, between the markers."
+    "The README's headline: the main table (mean and interval over distilled sets), EVLF's paired effect at every IPC run, and the finding."
     saved = load_json(Path(repo)/path)
     P, pr, res = saved['params'], saved['protocol'], saved['results']
     pub = PUBLISHED.get(P['dataset'], {})
     mv = _moves(path, repo, moves)
-    rows = ['| method | final (ours) | best (ours, papers\' convention) | published |' + (' final, earlier conventions |' if mv else ''),
-            '|---|---|---|---|' + ('---|' if mv else '')]
+    rows = ['| method | final (ours) | sd between sets | sd between students | best (ours, papers\' convention) | published |' + (' final, earlier conventions |' if mv else ''),
+            '|---|---|---|---|---|---|' + ('---|' if mv else '')]
     for m, r in res.items():
         was = f" {_pm(mv[m]['before'], 'final')} ({mv[m]['final_change']:+.1f}) |" if m in mv else ' |' if mv else ''
-        rows.append(f"| {m} | {_pm(r, 'final')} | {_pm(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |{was}")
+        sds = [_sd(r.get('final_between_sd', r.get('final_sd_of_set_means'))) or '', _sd(r.get('final_within_sd')) or '']
+        rows.append(f"| {m} | {_mean_ci(r, 'final')} | {sds[0]} | {sds[1]} | {_mean_ci(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |{was}")
     ref = [f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub]
-    if ref: rows.append(f"| published only: {pub['protocol']} | | | {' / '.join(ref)} |" + (' |' if mv else ''))
+    if ref: rows.append(f"| published only: {pub['protocol']} | | | | | {' / '.join(ref)} |" + (' |' if mv else ''))
+    D, S = P.get('distill_seeds', [P.get('distill_seed', 0)]), P['seeds']
+    S = S if isinstance(S, int) else len(S)
     head = (f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']}, {pr['epochs']} epochs), "
-            f"{P['seeds']} student seeds per method, one distilled set per method (distillation seed {P.get('distill_seed', 0)}); "
-            f"test accuracy in %, mean +- std over the student seeds:")
+            f"{len(D)} distilled sets per method (distillation seeds {', '.join(map(str, D))}) x {S} student seed{'s'*(S > 1)} each; test accuracy in %, "
+            + ('mean and 95% t-interval over the sets:' if len(D) > 1 else 'mean +- std over the student seeds:'))
+    folder = Path(path).parent.parent
+    eff = paired_rows(folder, repo)
+    effects = [] if not eff else ['', f"**Does EVLF help?** Host+EVLF minus host in points of final accuracy, paired by distillation and student seed, "
+                                      f"with its 95% t-interval over distillation seeds (every run of `{folder.as_posix()}` with two or more):", '',
+                                  '| host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |', '|---|---|---|---|---|---|---|---|'] + \
+        [f"| {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} | "
+         f"{'one per distillation seed' if q['fusion'] == 'distill' else 'shipped'} |" for q in eff]
     moved = ('' if not mv else f" The last column is the same table before the references' conventions became the defaults "
              f"(`{Path(moves).as_posix()}`: {load_json(Path(repo)/moves)['what_changed']}).")
-    return '\n'.join([_MARKS[0].format(src=f'`{Path(path).as_posix()}`'), head, '', *rows, '', finding(saved) + moved, _MARKS[1]])
+    return '\n'.join([_MARKS[0].format(src=f'`{Path(path).as_posix()}`'), head, '', *rows, *effects, '', finding(saved) + moved, _MARKS[1]])
 
 def sync_readme(readme='README.md', path=MAIN_TABLE, repo='.')->bool:
     "Rewrite the headline table between the markers of `readme` from `path`; True if the file changed."

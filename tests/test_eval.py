@@ -39,7 +39,9 @@ def test_convnet_too_deep():
                                     (dict(dataset='mnist'), "dataset='mnist'"), (dict(net='vgg'), "net='vgg'"), (dict(methods='random'), 'methods='),
                                     (dict(backbone='sd14'), "backbone='sd14'"), (dict(net='convnet6'), "net='convnet6' is not valid for 28 px"),
                                     (dict(dataset='cifar10', net='convnet6'), "net='convnet6' is not valid for 32 px"),
-                                    (dict(distill_seed=-1), 'distill_seed=-1'), (dict(distill_seed='one'), "distill_seed='one'")])
+                                    (dict(distill_seeds=-1), 'distill_seeds=-1'), (dict(distill_seeds='one'), "distill_seeds='one'"),
+                                    (dict(distill_seeds=[1, 1]), 'it repeats'), (dict(distill_seeds=0), 'distill_seeds=0'),
+                                    (dict(methods=['random', 'mgd3+evlf']), "lacks 'mgd3'")])
 def test_check_params_bad(kw, msg):
     p = dict(dataset='fashion-mnist', ipc=10, methods=['random'], seeds=3, protocol='dc', net='convnet3')
     with pytest.raises(ValueError, match=msg): check_params(**{**p, **kw})
@@ -98,7 +100,9 @@ def test_eval_epochs_and_dsa():
 
 
 @pytest.mark.parametrize('args,msg', [(['-p', 'ipc', 'ten'], "ipc='ten' is not valid"), (['-p', 'protocol', 'idc'], "protocol='idc' is not valid"),
-                                      (['-p', 'ipcs', '50'], "'ipcs' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, ipc, methods")])
+                                      (['-p', 'ipcs', '50'], "'ipcs' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, ipc, methods"),
+                                      (['-p', 'distill_seeds', '0'], 'distill_seeds=0 is not valid'), (['-y', 'distill_seeds: [2, 2]'], 'it repeats [2]'),
+                                      (['-y', "methods: ['random', 'd4m+evlf']"], "paired=True compares each +evlf method with its host, but methods=['random', 'd4m+evlf'] lacks 'd4m'")])
 def test_papermill_bad_params_fail_early(tmp_path, args, msg):
     "A bad value or a misspelt name (papermill itself only warns) fails in the first cells: non-zero exit, the message, nothing written."
     r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args,
@@ -112,17 +116,19 @@ def test_papermill_random_only(tmp_path):
     """The experiment cells end to end with the smallest settings (the random baseline, 1 seed, 1 epoch): they talk on the terminal
     (papermill's stderr, no --log-output), and the notebook's test cells are skipped under papermill."""
     env = {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
-    args = ['-p', 'ipc', '1', '-p', 'seeds', '1', '-p', 'epochs', '1', '-p', 'out', str(tmp_path/'figures'), '-y', "methods: ['random']"]
+    args = ['-p', 'ipc', '1', '-p', 'seeds', '1', '-p', 'distill_seeds', '2', '-p', 'epochs', '1', '-p', 'out', str(tmp_path/'figures'), '-y', "methods: ['random']"]
     r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args, '--cwd', str(REPO/'nbs')],
                        capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     stem = tmp_path/'figures'/'table_fashion-mnist_ipc1_dc_convnet3'
     for ext in ('.md', '.json', '.png', '.pdf'): assert stem.with_suffix(ext).exists()
     rec = json.loads(stem.with_suffix('.json').read_text())
-    assert list(rec['results']) == ['random'] and rec['results']['random']['epochs'] == 1 and 'versions' in rec
-    assert '| random |' in stem.with_suffix('.md').read_text()
-    for line in ('[05_eval] distillation: 1 sets (random)', '[05_eval] distillation: 1/1 done (random, ', '[05_eval] students: 1 (1 sets x 1 seeds)',
-                 '[05_eval] students: 1/1 done (random seed 0)', f'table {stem}.md (and .json), chart {stem}.png (and .pdf)'):
+    res = rec['results']['random']
+    assert list(rec['results']) == ['random'] and res['epochs'] == 1 and res['distill_seeds'] == [0, 1] and len(res['final_ci95']) == 2 and 'versions' in rec
+    assert [q['distill_seed'] for q in res['runs']] == [0, 1] and res['runs'][0]['final'] != res['runs'][1]['final']  # two sets, two different subsets
+    assert '| random |' in stem.with_suffix('.md').read_text() and rec['paired'] == {}
+    for line in ('[05_eval] distillation: 2 sets (random x seeds [0, 1])', '[05_eval] distillation: 1/2 done (random seed 0, ', '[05_eval] students: 2 (2 sets x 1 seeds)',
+                 '[05_eval] students: 1/2 done (random set ', f'table {stem}.md (and .json), chart {stem}.png (and .pdf)'):
         assert line in r.stderr, (line, r.stderr[-3000:])
     import nbformat
     cells = nbformat.read(tmp_path/'out.ipynb', as_version=4).cells

@@ -70,7 +70,24 @@ def test_ablation(env, tmp_path):
     assert len(rec['data']['runs']) == 4 and rec['data']['numerics'] == NUMERICS
     assert len(list((tmp_path/'students').glob('*/seed0.json'))) == 4  # one record per variant, kept where `students` says
 
+def test_variance(env, tmp_path):
+    "11_variance end to end on a tiny backbone: components of both hosts' paired differences, no design without a timing."
+    run('11_variance', tmp_path/'11.ipynb', **BASE, ipcs=[2], designs_ipc=2, distill_seeds=2, seeds=2, fusion_seeds=1, epochs=2, max_test=200,
+        fusion_model=env['fusion'], out=str(tmp_path), students=str(tmp_path/'students'))
+    rec = outputs(tmp_path, 'variance-fashion-mnist', ('png', 'pdf', 'json', 'md'))
+    d = rec['data']
+    assert set(d['components']) == {'ipc2-d4m', 'ipc2-mgd3'} and d['designs'] == [] and d['choice'] is None
+    for c in d['components'].values():
+        assert c['paired']['n'] == 2 and c['paired']['within_sd'] is not None and c['fusion'] is None
+        assert [q['students'] for q in c['paired']['per_distill_seed']] == [2, 2]  # two students a set, paired by seed
+    assert list((tmp_path/'students').glob('*/seed1.json'))  # kept where `students` says
+
 @pytest.mark.parametrize('nb,params,msg', [
+    ('11_variance', dict(seeds=1), 'seeds=1 is not valid'),
+    ('11_variance', dict(distill_seeds=[0]), 'the between-set part needs two sets'),
+    ('11_variance', dict(distill_seeds=[1, 1]), 'it repeats [1]'),
+    ('11_variance', dict(designs_ipc=50), 'designs_ipc=50 is not valid; accepted: one of ipcs=[10]'),
+    ('11_variance', dict(hosts=['d4m', 'dm4']), "hosts[1]='dm4' is not valid"),
     ('06_samples', dict(host='dm4'), "host='dm4' is not valid; accepted: 'd4m', 'mgd3'"),
     ('06_samples', dict(per_class=11), 'per_class=11 is not valid; accepted: an integer >= 1 <= 10'),
     ('07_tsne', dict(extractor='inception'), "extractor='inception' is not valid"),
@@ -95,7 +112,7 @@ def test_params_files_and_runner(tmp_path):
     from evlf.eval import check_params
     plan = figure_runs(REPO/'figures'/'params', NBS)
     names = {n for _, n, _ in plan}
-    for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam'): assert nb in names
+    for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam', '11_variance'): assert nb in names
     fm = [p for nb, n, p in plan if n.startswith('05_eval-fashion-mnist')]
     assert sorted((p['ipc'], p['net']) for p in fm) == sorted((i, n) for i in (1, 10, 50) for n in ('convnet3', 'resnetap10'))
     assert len({p['out'] for p in fm}) == 6

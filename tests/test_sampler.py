@@ -42,6 +42,21 @@ def test_every_method(tmp_path, bbs, kind):
         if m != 'random': assert mf['params']['fusion'] == m.endswith('evlf') and mf['backbone'] == bb.name
     assert load_distilled(tmp_path/'d4m+evlf').manifest['params']['finetune'] is True
 
+def test_common_random_numbers(tmp_path, bbs):
+    "A host and host+EVLF of the same seed share all the method does not change: with a fusion module that returns its input (no fine-tuning) the files are equal."
+    from evlf.fusion import EVLFFusion
+    class Unchanged(EVLFFusion):
+        def forward(self, latents, text): return latents
+    ds = tiny_ds()
+    for kind, host in (('sd15', 'd4m'), ('dit256', 'mgd3')):
+        bb = bbs[kind]; torch.manual_seed(0)
+        same = Unchanged(latent_channels=4, text_dim=bb.text.dim, width=16, heads=2, layers=1, grid=bb.latent_shape[1], proj_channels=8).eval()
+        a = distill(ds, bb, host, 2, seed=3, out_dir=tmp_path/host, **OPTS)
+        b = distill(ds, bb, f'{host}+evlf', 2, seed=3, out_dir=tmp_path/f'{host}+evlf', fusion_model=same, finetune=False, **OPTS)
+        assert files(a) == files(b), kind
+        c = distill(ds, bb, f'{host}+evlf', 2, seed=4, out_dir=tmp_path/f'{host}+evlf-s4', fusion_model=same, finetune=False, **OPTS)
+        assert files(c) != files(b), kind  # another distillation seed: other prototypes and noise
+
 def test_ablation_switches(tmp_path, bbs):
     bb, ds = bbs['sd15'], tiny_ds()
     a = distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'ft', finetune=True, **OPTS)           # +FT only

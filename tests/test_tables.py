@@ -118,7 +118,7 @@ def test_table(f, fusion, table_nb, tmp_path, monkeypatch):
     monkeypatch.setenv('EVLF_CACHE', str(tmp_path/'cache'))
     root = make_dataset(p['dataset'], tmp_path/'data', monkeypatch)
     backbone, out = TINY[p['backbone']], tmp_path/'tables'
-    params = {**p, 'backbone': backbone, 'ipc': 1, 'seeds': 1, 'epochs': 1, 'max_test': MAX_TEST, 'options': OPTS,
+    params = {**p, 'backbone': backbone, 'ipc': 1, 'seeds': 1, 'distill_seeds': 1, 'epochs': 1, 'max_test': MAX_TEST, 'options': OPTS,
               'fusion_model': fusion[backbone], 'root': str(root), 'out': str(out), 'students': str(tmp_path/'students')}
     pm.execute_notebook(str(table_nb), str(tmp_path/'05_eval.ipynb'), parameters=params, progress_bar=False, kernel_name='python3')
     stem = f"table_{p['dataset']}_ipc1_{p['protocol']}_{p['net']}"
@@ -129,10 +129,13 @@ def test_table(f, fusion, table_nb, tmp_path, monkeypatch):
     assert list(rec['results']) == p['methods']
     for r in rec['results'].values():
         assert (r['protocol'], r['net'], r['epochs'], r['dataset']) == (p['protocol'], p['net'], 1, p['dataset'])
-        assert r['n_test'] <= MAX_TEST and len(r['final']) == 1 and 0 <= r['final'][0] <= 1
-        assert Path(r['folder']).parent == tmp_path/'students' and (Path(r['folder'])/'seed0.json').exists()  # kept where `students` says
+        assert r['n_test'] <= MAX_TEST and r['distill_seeds'] == [0] and len(r['final'][0]) == 1 and 0 <= r['final'][0][0] <= 1
+        run = r['runs'][0]
+        assert Path(run['folder']).parent == tmp_path/'students' and (Path(run['folder'])/'seed0.json').exists()  # kept where `students` says
     md = (out/f'{stem}.md').read_text()
     for m in p['methods']: assert f'| {m} |' in md
+    hosts = {m.removesuffix('+evlf') for m in p['methods'] if m.endswith('+evlf')}
+    assert set(rec['paired']) == hosts and all(q['n'] == 1 and q['ci'] is None for q in rec['paired'].values())  # one set: no interval
     assert f"{p['protocol']}/{p['net']}/1ep" in md
 
 
