@@ -11,8 +11,8 @@ from .data import get_dataset, load_real, images_of
 from .eval import get_teacher, normalizer
 
 # %% auto #0
-__all__ = ['EXTRACTORS', 'knn_radii', 'coverage', 'coverage_bounds', 'FeatureNet', 'feature_extractor', 'shift_split',
-           'matched_distance', 'prototype_moves', 'nearest_real', 'class_agreement']
+__all__ = ['EXTRACTORS', 'knn_radii', 'coverage', 'coverage_bounds', 'FeatureNet', 'feature_net', 'feature_extractor',
+           'shift_split', 'matched_distance', 'prototype_moves', 'nearest_real', 'class_agreement']
 
 # %% ../nbs/05b_metrics.ipynb #88dac3fe
 def _feats(x, name:str)->torch.Tensor:
@@ -117,6 +117,24 @@ def _train_feature_net(ds, test, epochs:int, seed:int, batch_size:int=128, progr
                      test_accuracy=_feature_net_accuracy(net, test), final_loss=float(loss))
 
 # %% ../nbs/05b_metrics.ipynb #1d00998f
+def feature_net(dataset:str='fashion-mnist', epochs:int=3, seed:int=0, train_per_class:int|None=None, root=None, progress:bool=True)->tuple:
+    "`(net, record, folder)`: the `FeatureNet` classifier trained on the real training set of `dataset`, cached."
+    from safetensors.torch import load_file, save_file
+    epochs = check_int('epochs', epochs, min=1)
+    tag = f'{dataset}-featurenet-e{epochs}-s{seed}' + ('' if train_per_class is None else f'-{train_per_class}pc')
+    path = cache_dir('features')/tag
+    ds = load_real(dataset, 'train', train_per_class, seed, root)
+    net = FeatureNet(ds.channels, len(ds.classes))
+    if (path/'record.json').exists():
+        net.load_state_dict(load_file(path/'model.safetensors'))
+        rec = load_json(path/'record.json')
+    else:
+        net, rec = _train_feature_net(ds, get_dataset(dataset, 'test', root=root), epochs, seed, progress=progress)
+        with atomic_dir(path) as tmp:
+            save_file(net.state_dict(), tmp/'model.safetensors')
+            save_json({**rec, 'dataset': dataset, 'versions': versions()}, tmp/'record.json')
+    return net.eval(), rec, path
+
 def feature_extractor(dataset:str='fashion-mnist', # the real dataset the network is trained on
                       kind:str='convnet', # 'convnet' (`FeatureNet`, trained here), 'teacher' (evlf.eval.get_teacher) or 'pixels'
                       epochs:int=3, # training epochs of the network
@@ -138,21 +156,7 @@ def feature_extractor(dataset:str='fashion-mnist', # the real dataset the networ
             m, s = normalizer(dataset, x.shape[1], 'cpu')
             return torch.cat([body((b.float() - m)/s) for b in x.split(500)]).flatten(1).numpy()
         return f, dict(name=f'evlf.eval.get_teacher ConvNet-3 (epochs {epochs}, seed {seed}) trained on real {dataset} train; flattened last feature map')
-    from safetensors.torch import load_file, save_file
-    epochs = check_int('epochs', epochs, min=1)
-    tag = f'{dataset}-featurenet-e{epochs}-s{seed}' + ('' if train_per_class is None else f'-{train_per_class}pc')
-    path = cache_dir('features')/tag
-    ds = load_real(dataset, 'train', train_per_class, seed, root)
-    net = FeatureNet(ds.channels, len(ds.classes))
-    if (path/'record.json').exists():
-        net.load_state_dict(load_file(path/'model.safetensors'))
-        rec = load_json(path/'record.json')
-    else:
-        net, rec = _train_feature_net(ds, get_dataset(dataset, 'test', root=root), epochs, seed, progress=progress)
-        with atomic_dir(path) as tmp:
-            save_file(net.state_dict(), tmp/'model.safetensors')
-            save_json({**rec, 'dataset': dataset, 'versions': versions()}, tmp/'record.json')
-    net.eval()
+    net, rec, path = feature_net(dataset, epochs, seed, train_per_class, root, progress)
     @torch.inference_mode()
     def f(x): return torch.cat([net.features(_net_input(b)) for b in x.split(500)]).numpy()
     return f, dict(name=f'FeatureNet (3-block ConvNet, 512-d pooled features) trained on real {dataset} train', cache=str(path),
@@ -222,10 +226,12 @@ def nearest_real(feats, # features of the images `[M, D]`
 @torch.inference_mode()
 def class_agreement(images:torch.Tensor, # images `[M, C, H, W]` in [0, 1]
                     labels, # the class each was made for `[M]`
-                    classifier:nn.Module, # a network trained on real data (e.g. `evlf.eval.get_teacher`)
-                    dataset:str='fashion-mnist', # whose normalisation the classifier expects
+                    classifier=None, # images in [0, 1] -> logits; None: `feature_net(dataset)`, trained on the real training set
+                    dataset:str='fashion-mnist', # the real dataset of the default classifier
                    )->float:
-    "The share of `images` that `classifier` puts in the class they were made for."
-    m, s = normalizer(dataset, images.shape[1], 'cpu')
-    pred = torch.cat([classifier.eval()((b.float() - m)/s).argmax(-1) for b in images.split(500)])
+    "The share of `images` that a classifier trained on real data puts in the class they were made for."
+    if classifier is None:
+        net = feature_net(dataset, progress=False)[0]
+        classifier = lambda x: net(_net_input(x))
+    pred = torch.cat([classifier(b.float()).argmax(-1) for b in images.split(500)])
     return float((pred == torch.as_tensor(np.asarray(labels)).long()).float().mean())

@@ -82,7 +82,18 @@ def test_variance(env, tmp_path):
         assert [q['students'] for q in c['paired']['per_distill_seed']] == [2, 2]  # two students a set, paired by seed
     assert list((tmp_path/'students').glob('*/seed1.json'))  # kept where `students` says
 
+def test_mechanism(env, tmp_path):
+    "12_mechanism end to end on a tiny backbone: the shift split adds up, every host's prototypes move, every set is judged."
+    run('12_mechanism', tmp_path/'12.ipynb', **BASE, ipc=2, extractor='pixels', classifier_per_class=20, fusion_model=env['fusion'], out=str(tmp_path))
+    d = outputs(tmp_path, 'mechanism-fashion-mnist-tiny-sd15', ('png', 'pdf', 'json', 'md'))['data']
+    assert abs(d['shift']['constant_share'] + d['shift']['per_image_share'] - 1) < 1e-9 and d['shift']['relative_shift'] > 0
+    assert set(d['prototypes_mean']) == {'d4m', 'mgd3'} and all(v['reseed'] >= 0 for v in d['prototypes_mean'].values())
+    assert [s['set'] for s in d['samples']] == ['d4m', 'd4m + fine-tuning only', 'd4m + fused prototypes only', 'd4m+evlf', 'mgd3', 'mgd3+evlf']
+    assert all(0 <= s['class_agreement'] <= 1 and s['images'] == 20 for s in d['samples'])
+
 @pytest.mark.parametrize('nb,params,msg', [
+    ('12_mechanism', dict(extractor='inception'), "extractor='inception' is not valid"),
+    ('12_mechanism', dict(reseed=0), 'reseed=0 is not valid'),
     ('11_variance', dict(seeds=1), 'seeds=1 is not valid'),
     ('11_variance', dict(distill_seeds=[0]), 'the between-set part needs two sets'),
     ('11_variance', dict(distill_seeds=[1, 1]), 'it repeats [1]'),
@@ -112,7 +123,7 @@ def test_params_files_and_runner(tmp_path):
     from evlf.eval import check_params
     plan = figure_runs(REPO/'figures'/'params', NBS)
     names = {n for _, n, _ in plan}
-    for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam', '11_variance'): assert nb in names
+    for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam', '11_variance', '12_mechanism'): assert nb in names
     fm = [p for nb, n, p in plan if n.startswith('05_eval-fashion-mnist')]
     assert sorted((p['ipc'], p['net']) for p in fm) == sorted((i, n) for i in (1, 10, 50) for n in ('convnet3', 'resnetap10'))
     assert len({p['out'] for p in fm}) == 6
