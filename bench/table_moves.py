@@ -25,7 +25,7 @@ def main(argv=None):
     b, n = summary(old), summary(new)
     moves = {m: dict(before=b[m], after=n[m], final_change=round(n[m]['final_mean'] - b[m]['final_mean'], 2)) for m in n if m in b}
     rec = dict(table=a.table, before_commit=subprocess.run(['git', 'rev-parse', a.before], capture_output=True, text=True).stdout.strip(),
-               what_changed=a.what, moves=moves, params_after={k: new['params'][k] for k in ('dataset', 'ipc', 'protocol', 'net', 'seeds', 'distill_seed')})
+               what_changed=a.what, moves=moves, params_after={k: new['params'].get(k) for k in ('dataset', 'ipc', 'protocol', 'net', 'seeds', 'distill_seed', 'distill_seeds')})
     Path(a.out).write_text(json.dumps(rec, indent=1) + '\n')
     for m, v in moves.items(): print(f"{m}: {v['before']['final_mean']:.1f} -> {v['after']['final_mean']:.1f} ({v['final_change']:+.1f})")
     return 0

@@ -250,7 +250,7 @@ def _read_runs(folder:Path)->dict:
     return runs
 
 def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
-    "The table row of one (net, IPC): mean +- std per method, the row's best in bold; and its cells as numbers."
+    "The table row of one (net, IPC): mean [95% interval over distilled sets] (or +- std over students, one set) per method, the best in bold; its cells as numbers."
     row, cells = dict(net=net, ipc=ipc), []
     if r is None: return {**row, **{m: 'not run' for m in methods}, 'numerics': '', 's/student': '', 'source': ''}, cells
     res = r['t']['results']
@@ -260,14 +260,15 @@ def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
             row[m] = ''
             continue
         mu, sd = res[m][f'{stat}_mean'], res[m][f'{stat}_std']
-        row[m] = f'**{mu:.1f} +- {sd:.1f}**' if mu == best else f'{mu:.1f} +- {sd:.1f}'
-        cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, per_seed=res[m][stat]))
+        row[m] = f'**{_mean_ci(res[m], stat)}**' if mu == best else _mean_ci(res[m], stat)
+        cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, ci95=res[m].get(f'{stat}_ci95'), distill_seeds=res[m].get('distill_seeds', [0]),
+                          per_seed=res[m][stat]))
     return {**row, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']}, cells
 
 def _write_summary(folder:Path, df, runs:dict, cells:list, stat:str, ipcs, nets):
     "`summary.md` (the table, with a line saying what it is) and `summary.json` (the cells and each run's record) in `folder`."
     protocols = sorted({r['t']['protocol']['name'] for r in runs.values()})
-    head = (f'Test accuracy (%, {stat}: mean +- std over student seeds) of the 05_eval runs in `{folder}`; '
+    head = (f'Test accuracy (%, {stat}): mean [95% t-interval over distilled sets] where a run has several sets, mean +- std over student seeds where it has one; 05_eval runs in `{folder}`; '
             f'protocol {", ".join(protocols)}; bold: best of the row.\n\n')
     with atomic_write(folder/'summary.md') as fh: fh.write(head + to_markdown(df) + '\n')
     save_json(dict(stat=stat, ipcs=ipcs, nets=nets, cells=cells, runs={f'{n}-ipc{i}': dict(file=r['file'], numerics=r['numerics'],
