@@ -53,11 +53,11 @@ def _parser()->argparse.ArgumentParser:
 # %% ../nbs/04b_cli.ipynb #1a52db57
 def _expand(params:dict, declared:set)->list:
     "`(suffix, params)` runs: the product of `ipcs` x `nets` when the notebook takes a single `ipc` / `net`."
-    runs = [('', dict(params))]
+    runs, expanded = [('', dict(params))], False
     for many, one in (('ipcs', 'ipc'), ('nets', 'net')):
         if many in params and many not in declared and one in declared:
-            runs = [(f'{s}-{one}{v}', {**{k: w for k, w in p.items() if k != many}, one: v}) for s, p in runs for v in params[many]]
-    if len(runs) > 1:
+            runs, expanded = [(f'{s}-{one}{v}', {**{k: w for k, w in p.items() if k != many}, one: v}) for s, p in runs for v in params[many]], True
+    if expanded:  # each run in its own sub-folder, even a list of one
         runs = [(s, {**p, 'out': str(Path(p.get('out', 'figures'))/s.lstrip('-'))}) for s, p in runs]
     return runs
 

@@ -121,15 +121,18 @@ def test_bad_parameters_fail_first(tmp_path, nb, params, msg):
 def test_params_files_and_runner(tmp_path):
     from evlf.cli import figure_runs
     from evlf.eval import check_params
+    from evlf.core import check_seeds
     plan = figure_runs(REPO/'figures'/'params', NBS)
     names = {n for _, n, _ in plan}
     for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam', '11_variance', '12_mechanism'): assert nb in names
     fm = [p for nb, n, p in plan if n.startswith('05_eval-fashion-mnist')]
-    assert sorted((p['ipc'], p['net']) for p in fm) == sorted((i, n) for i in (1, 10, 50) for n in ('convnet3', 'resnetap10'))
-    assert len({p['out'] for p in fm}) == 6
+    assert sorted((p['ipc'], p['net']) for p in fm) == [(1, 'convnet3'), (10, 'convnet3'), (10, 'resnetap10'), (50, 'convnet3')]
+    assert len({p['out'] for p in fm}) == 4 and all(len(check_seeds('distill_seeds', p['distill_seeds'])) >= 3 for p in fm)
+    assert [p.get('fusion_seeds', 'shipped') for p in fm if p['ipc'] == 1] == ['distill']  # one table varies the fusion module's seed
     for nb, n, p in plan:
         if nb.stem == '05_eval':
-            check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'), p['backbone'])
+            check_params(p['dataset'], p['ipc'], p['methods'], p['seeds'], p['protocol'], p['net'], p.get('epochs'), p['backbone'],
+                         distill_seeds=p.get('distill_seeds', 3), fusion_seeds=p.get('fusion_seeds', 'shipped'))
     (tmp_path/'p').mkdir(); (tmp_path/'p'/'07_tsne.yaml').write_text('lambda1: 0.1\n')
     with pytest.raises(ValueError, match=r"\['lambda1'\] are not parameters of 07_tsne"): figure_runs(tmp_path/'p', NBS)
     r = subprocess.run([sys.executable, '-m', 'evlf.cli', 'figures', '--dry-run', '--only', '06_samples'], cwd=REPO, capture_output=True, text=True)
