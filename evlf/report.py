@@ -252,7 +252,7 @@ def _read_runs(folder:Path)->dict:
 def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
     "The table row of one (net, IPC): mean [95% interval over distilled sets] (or +- std over students, one set) per method, the best in bold; its cells as numbers."
     row, cells = dict(net=net, ipc=ipc), []
-    if r is None: return {**row, **{m: 'not run' for m in methods}, 'numerics': '', 's/student': '', 'source': ''}, cells
+    if r is None: return {**row, **{m: 'not run' for m in methods}, 'sets x students': '', 'numerics': '', 's/student': '', 'source': ''}, cells
     res = r['t']['results']
     best = max(res[m][f'{stat}_mean'] for m in res)
     for m in methods:
@@ -263,7 +263,10 @@ def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
         row[m] = f'**{_mean_ci(res[m], stat)}**' if mu == best else _mean_ci(res[m], stat)
         cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, ci95=res[m].get(f'{stat}_ci95'), distill_seeds=res[m].get('distill_seeds', [0]),
                           per_seed=res[m][stat]))
-    return {**row, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']}, cells
+    P = r['t']['params']
+    S = P.get('seeds', next(iter(res.values())).get('seeds', []))
+    design = f"{len(P.get('distill_seeds', [P.get('distill_seed', 0)]))} x {S if isinstance(S, int) else len(S)}"
+    return {**row, 'sets x students': design, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']}, cells
 
 def _write_summary(folder:Path, df, runs:dict, cells:list, stat:str, ipcs, nets):
     "`summary.md` (the table, with a line saying what it is) and `summary.json` (the cells and each run's record) in `folder`."
