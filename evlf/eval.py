@@ -21,9 +21,10 @@ NUMERICS = 2  # the students' arithmetic, in every result and its cache key: bum
 TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
 
 # %% auto #0
-__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'check_net_size', 'check_students', 'check_params', 'AvgPool2x2',
-           'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol', 'normalizer', 'dsa_augment',
-           'eval_epochs', 'train_students', 'get_teacher', 'evaluate', 'evaluate_all', 'table_folder']
+__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'TABLE_DISTILL_SEEDS', 'check_net_size', 'check_students',
+           'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol',
+           'normalizer', 'dsa_augment', 'eval_epochs', 'train_students', 'get_teacher', 'evaluate', 'evaluate_all',
+           'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -653,8 +654,10 @@ def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
     return out
 
 # %% ../nbs/05_eval.ipynb #e8f9cde5
+TABLE_DISTILL_SEEDS = (0, 1, 2)  # the committed tables' distillation seeds (figures/params); a run with others writes beside them
+
 def table_folder(dataset:str, ipc:int, net:str, distill_seeds=None, root='figures')->Path:
-    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, suffixed unless the distillation seeds are 0..n-1."
+    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, suffixed unless the seeds are the committed tables'."
     d = None if distill_seeds is None else check_seeds('distill_seeds', distill_seeds)
-    tail = '' if d is None or d == list(range(len(d))) else f'-dseed{d[0]}' if len(d) == 1 else '-dseeds' + '-'.join(map(str, d))
+    tail = '' if d is None or d == list(TABLE_DISTILL_SEEDS) else f'-dseed{d[0]}' if len(d) == 1 else '-dseeds' + '-'.join(map(str, d))
     return Path(root)/'tables'/dataset/(f'ipc{ipc}-net{net}' + tail)

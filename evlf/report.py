@@ -169,7 +169,7 @@ def paired_table(paired:dict, # host -> `paired_difference`
     return pd.DataFrame([{'host': h, 'host+EVLF - host (points)': f"{p['mean']:+.2f}",
                           f"{p['level']:.0%} interval": f"[{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]" if p['ci'] else None, 'verdict': p['verdict'],
                           'per distillation seed': ', '.join(f"{q['difference']:+.2f}" for q in p['per_distill_seed']),
-                          'seeds to resolve': p['n_to_resolve'] if p['verdict'] == 'not resolved at this n' else None}
+                          'seeds to resolve': str(p['n_to_resolve'] or 'more than 1000') if p['verdict'] == 'not resolved at this n' else None}
                          for h, p in paired.items()])
 
 
