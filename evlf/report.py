@@ -142,6 +142,11 @@ def _mean_ci(r:dict, k:str)->str:
 
 def _sd(v)->str|None: return None if v is None else f'{v:.2f}'
 
+def _between(r:dict, k:str='final'):
+    "The sd between sets; with one student per set (not separable from the students') the sd of the set means."
+    v = r.get(f'{k}_between_sd')
+    return v if v is not None else r.get(f'{k}_sd_of_set_means')
+
 def results_table(results:dict, # method -> `pool_runs` (or, for one set, what `evaluate` returned)
                   dataset:str, # the real dataset
                   ipc:int, # images per class
@@ -152,7 +157,7 @@ def results_table(results:dict, # method -> `pool_runs` (or, for one set, what `
     for m, r in results.items():
         rows.append({'method': m, 'protocol': f"{r['protocol']}/{r['net']}/{r['epochs']}ep",
                      'sets x students': f"{len(r.get('distill_seeds', [0]))} x {len(r['seeds'])}",
-                     'final (ours)': _mean_ci(r, 'final'), 'sd between sets': _sd(r.get('final_between_sd', r.get('final_sd_of_set_means'))),
+                     'final (ours)': _mean_ci(r, 'final'), 'sd between sets': _sd(_between(r)),
                      'sd between students': _sd(r.get('final_within_sd')),
                      f"best (ours, papers' convention)": _mean_ci(r, 'best'),
                      'published': pub.get(m, {}).get(ipc), 'published protocol': pub.get('protocol') if pub.get(m, {}).get(ipc) else None,
@@ -358,7 +363,10 @@ def finding(saved:dict)->str:
     best = max(res, key=lambda m: res[m]['final_mean'])
     if paired:
         n = len(next(iter(paired.values()))['per_distill_seed'])
-        return 'Here ' + '; '.join(_effect(h, p) for h, p in paired.items()) + f', over {n} distilled sets; the best method is {best} ({res[best]["final_mean"]:.1f}).'
+        ci = {m: r.get('final_ci95') for m, r in res.items()}
+        clear = all(ci[best] and ci[m] and ci[best][0] > ci[m][1] for m in res if m != best)
+        return ('Here ' + '; '.join(_effect(h, p) for h, p in paired.items()) + f', over {n} distilled sets. The highest mean is {best} '
+                f'({res[best]["final_mean"]:.1f}), ' + ('clear of every other interval.' if clear else 'inside the intervals of the others.'))
     parts = []
     for host in ('d4m', 'mgd3'):
         if host in res and f'{host}+evlf' in res:
@@ -404,7 +412,7 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
             '|---|---|---|---|---|---|' + ('---|' if mv else '')]
     for m, r in res.items():
         was = f" {_pm(mv[m]['before'], 'final')} ({mv[m]['final_change']:+.1f}) |" if m in mv else ' |' if mv else ''
-        sds = [_sd(r.get('final_between_sd', r.get('final_sd_of_set_means'))) or '', _sd(r.get('final_within_sd')) or '']
+        sds = [_sd(_between(r)) or '', _sd(r.get('final_within_sd')) or '']
         rows.append(f"| {m} | {_mean_ci(r, 'final')} | {sds[0]} | {sds[1]} | {_mean_ci(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |{was}")
     ref = [f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub]
     if ref: rows.append(f"| published only: {pub['protocol']} | | | | | {' / '.join(ref)} |" + (' |' if mv else ''))
