@@ -13,13 +13,14 @@ from tqdm.auto import tqdm
 from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler, PNDMScheduler
 import evlf
 from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions, atomic_dir, cache_dir, fingerprint
-from .data import resize
+from .data import resize, parse_dataset, view_name, N_CLASSES
 
 # %% auto #0
 __all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'BACKBONES', 'WEIGHTS_DIR', 'TextEncoding',
            'TextEncoder', 'minilm_text_encoder', 'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images',
            'latent_fingerprint', 'fashion_tiny_configs', 'tiny_backbone', 'load_backbone', 'generate', 'train_vae',
-           'train_unet', 'fit_fashion_tiny']
+           'train_unet', 'fit_fashion_tiny', 'class_distances', 'split_scores', 'choose_split', 'check_pairing',
+           'fit_fashion_half']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -228,6 +229,9 @@ PRESETS = {
     'sd15': dict(image_size=512, latent_shape=(4, 64, 64), conditioning='text', channels=3, repo='stable-diffusion-v1-5/stable-diffusion-v1-5'),
     'dit256': dict(image_size=256, latent_shape=(4, 32, 32), conditioning='label', channels=3, repo='facebook/DiT-XL-2-256',
                    text_repo='openai/clip-vit-large-patch14'),
+    # fashion-tiny's VAE and text encoder; a UNet of fashion-tiny's architecture trained on the source classes only
+    'fashion-half': dict(image_size=32, latent_shape=(4, 8, 8), conditioning='text', channels=1, repo=None, fit='pad',
+                         dataset='fashion-mnist', source=(0, 1, 2, 8, 9), vae='fashion-tiny'),
 }
 
 def _assemble(name, vae, denoiser, scheduler, text, conditioning, expect:dict|None=None, source='', record=None)->Backbone:
@@ -289,7 +293,7 @@ def _tiny_configs(kind):
                    patch_size=2, num_embeds_ada_norm=1000, norm_type='ada_norm_zero')
     return vae, den
 
-TINY_KINDS = ('sd15', 'dit256', 'fashion-tiny')
+TINY_KINDS = ('sd15', 'dit256', 'fashion-tiny', 'fashion-half')
 SD15_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
                       skip_prk_steps=True, set_alpha_to_one=False, steps_offset=1)  # SD-1.5's own PNDMScheduler config
 DIT_SCHEDULER = dict(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule='linear', clip_sample=False)  # DiT's
@@ -300,13 +304,13 @@ def _shared_embedders(dit):
     for blk in dit.transformer_blocks[1:]: blk.norm1.emb.load_state_dict(first)
     return dit
 
-def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256' or 'fashion-tiny'
+def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256', 'fashion-tiny' or 'fashion-half'
                   seed:int=0, # seed of the random weights
                  )->Backbone:
     "A random-initialised backbone of the same classes as preset `kind`, tiny (or, for fashion-tiny, untrained), offline."
     check_choice('kind', kind, TINY_KINDS)
     seed = check_int('seed', seed, min=0)
-    if kind == 'fashion-tiny':
+    if kind in ('fashion-tiny', 'fashion-half'):
         cfg = fashion_tiny_configs()
         torch.manual_seed(seed)
         return _assemble(kind, AutoencoderKL(**cfg['vae']), UNet2DConditionModel(**cfg['unet']), DDPMScheduler(**cfg['scheduler']),
@@ -330,7 +334,7 @@ def _own_scheduler(config)->object:
     import diffusers
     return getattr(diffusers, config.get('_class_name') or 'DDPMScheduler', DDPMScheduler).from_config(config)
 
-def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', 'sd15', 'dit256'
+def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', 'sd15', 'dit256', 'fashion-half'
                   device=None, # where to put it (default: cuda, mps or cpu)
                   dtype=None, # e.g. torch.float16 on a GPU (default: float32)
                   weights=None, # a local folder (or hub id) instead of the default weights
@@ -339,13 +343,14 @@ def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', '
     "Load a backbone preset: VAE, text encoder, denoiser, scheduler, scaling factor and shapes."
     check_choice('name', name, PRESETS)
     p = PRESETS[name]
-    if name == 'fashion-tiny':
-        folder = Path(weights) if weights else WEIGHTS_DIR/'fashion-tiny'
-        missing = [s for s in ('vae', 'unet', 'scheduler') if not (folder/s).is_dir()]
-        if missing: raise FileNotFoundError(f'no fashion-tiny weights in {folder} (missing {", ".join(missing)}/); train them with '
-                                            "nbs/02_backbone.ipynb (papermill -p retrain True) or use tiny_backbone('fashion-tiny') for random weights")
+    if name in ('fashion-tiny', 'fashion-half'):
+        folder = Path(weights) if weights else WEIGHTS_DIR/name
+        vae_dir = folder/'vae' if (folder/'vae').is_dir() or 'vae' not in p else WEIGHTS_DIR/p['vae']/'vae'  # fashion-half: fashion-tiny's VAE
+        missing = [str(d) for d in (vae_dir, folder/'unet', folder/'scheduler') if not d.is_dir()]
+        if missing: raise FileNotFoundError(f'no {name} weights: missing {", ".join(missing)}; train them with nbs/02_backbone.ipynb '
+                                            f"(papermill -p {'retrain_half' if name == 'fashion-half' else 'retrain'} True) or use tiny_backbone({name!r}) for random weights")
         rec = load_json(folder/'record.json') if (folder/'record.json').exists() else {}
-        parts = (AutoencoderKL.from_pretrained(folder/'vae'), UNet2DConditionModel.from_pretrained(folder/'unet'),
+        parts = (AutoencoderKL.from_pretrained(vae_dir), UNet2DConditionModel.from_pretrained(folder/'unet'),
                  DDPMScheduler.from_pretrained(folder/'scheduler'), minilm_text_encoder())
         bb = _assemble(name, *parts, 'text', p, f'in {folder}', rec)
     else:
@@ -529,5 +534,103 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
                   threads=torch.get_num_threads(), configs=cfg, versions=versions())
     for part, m in (('vae', vae), ('unet', unet), ('scheduler', DDPMScheduler(**cfg['scheduler']))): # one folder at a time:
         with atomic_dir(out/part) as d: m.save_pretrained(d) # other folders beside them (fusion checkpoints) are kept
+    save_json(record, out/'record.json')
+    return out
+
+# %% ../nbs/02_backbone.ipynb #e488748c
+def class_distances(latents:torch.Tensor, # [N, ...] latents (flattened per image)
+                    labels:torch.Tensor, # [N] class of each latent, 0..K-1
+                   )->np.ndarray:
+    "Fréchet distances `[K, K]` between the classes' Gaussians (mean and covariance of their latents)."
+    import scipy.linalg
+    z, y = latents.flatten(1).double().numpy(), torch.as_tensor(labels).numpy()
+    K = int(y.max()) + 1
+    mu, cov = [z[y == c].mean(0) for c in range(K)], [np.cov(z[y == c].T) for c in range(K)]
+    D = np.zeros((K, K))
+    for i in range(K):
+        for j in range(i + 1, K):
+            root = scipy.linalg.sqrtm(cov[i] @ cov[j]).real
+            D[i, j] = D[j, i] = ((mu[i] - mu[j])**2).sum() + np.trace(cov[i] + cov[j] - 2*root)
+    return D
+
+def split_scores(D:np.ndarray, # class distances [K, K]
+                 k:int|None=None, # source classes (default: half)
+                )->list:
+    "Every split into `k` source and K-k target classes, as (score, source, target), sorted by score: the mean distance of a target class to its nearest source class."
+    import itertools
+    K = len(D)
+    k = check_int('k', K//2 if k is None else k, min=1, max=K - 1)
+    out = []
+    for src in itertools.combinations(range(K), k):
+        tgt = tuple(c for c in range(K) if c not in src)
+        out.append((float(np.mean([D[t, list(src)].min() for t in tgt])), src, tgt))
+    return sorted(out)
+
+def choose_split(D:np.ndarray, k:int|None=None)->tuple:
+    "The (source, target) split of median score among all splits (`split_scores`): targets neither copies of nor strangers to the source."
+    scores = split_scores(D, k)
+    _, src, tgt = scores[len(scores)//2]
+    return src, tgt
+
+# %% ../nbs/02_backbone.ipynb #00489def
+def check_pairing(dataset:str, # a dataset name (`evlf.data.parse_dataset`): a base dataset or a class view
+                  backbone:str, # a backbone name (`BACKBONES`)
+                 )->str:
+    "The dataset `backbone` distils: a half preset turns its base dataset into its target view and refuses its source classes."
+    base, classes = parse_dataset(dataset)
+    check_choice('backbone', backbone, BACKBONES)
+    p = PRESETS[backbone.removeprefix('tiny-')]
+    if 'source' not in p: return view_name(base, classes)
+    src = tuple(p['source'])
+    tgt = tuple(c for c in range(N_CLASSES[p['dataset']]) if c not in src)
+    if base != p['dataset']:
+        raise ValueError(f"dataset={dataset!r} is not valid for backbone={backbone!r}, whose UNet learnt {p['dataset']} classes {src}; "
+                         f"accepted: {p['dataset']!r} (its unseen classes {tgt}) or a view of those")
+    if classes is None: return view_name(base, tgt)
+    seen = sorted(set(classes) & set(src))
+    if seen:
+        raise ValueError(f'dataset={dataset!r} asks backbone={backbone!r} to distil classes {seen}, which its UNet was trained on; '
+                         f'accepted: its unseen classes {tgt} or a view of them (e.g. {view_name(base, tgt)!r}); use fashion-tiny for all classes')
+    return view_name(base, classes)
+
+# %% ../nbs/02_backbone.ipynb #e1a9f391
+def fit_fashion_half(out=None, # folder to write unet/, scheduler/ and record.json (default: the package's weights folder)
+                     source=None, # source class indices (default: `choose_split` on the VAE latents of the training images)
+                     unet_steps:int=4000, # UNet optimisation steps (fashion-tiny's recipe)
+                     seed:int=0, # seed of the UNet training
+                     root=None, # where Fashion-MNIST lives
+                     log=print, # progress lines
+                     command:str='', # how this run was started, for the record
+                    )->Path:
+    "Train a fashion-tiny UNet on the source classes only, with fashion-tiny's VAE, prompts and recipe; save it with the split's record."
+    from evlf.data import get_dataset, class_view, check_classes
+    out = Path(out) if out else WEIGHTS_DIR/'fashion-half'
+    if source is not None:
+        source = check_classes('source', source, 10)
+        if len(source) == 10: raise ValueError(f'source={list(source)} is not valid: it leaves no target class; accepted: a proper subset of 0..9')
+    ds = get_dataset('fashion-mnist', 'train', root=root)
+    tiny = load_backbone('fashion-tiny', device='cpu')
+    t0 = time.time()
+    z = tiny.encode_images(ds.images(), batch_size=500)
+    D = class_distances(z, ds.targets)
+    scores = split_scores(D, None if source is None else len(source))
+    chosen = choose_split(D, None if source is None else len(source))[0] if source is None else source
+    rank = next(i for i, s in enumerate(scores) if s[1] == tuple(chosen))
+    target = tuple(c for c in range(10) if c not in chosen)
+    prep = time.time() - t0
+    src = class_view(ds, chosen)
+    keep = torch.isin(ds.targets, torch.tensor(chosen))
+    cond = tiny.text.encode(list(src.prompts) + ['']).tokens
+    unet, unet_rec = train_unet(z[keep]*tiny.scaling_factor, src.targets, cond, steps=unet_steps, seed=seed, log=log)
+    record = dict(command=command, data=f'Fashion-MNIST train, source classes {list(chosen)} only ({int(keep.sum())} images), encoded by fashion-tiny\'s VAE',
+                  vae='fashion-tiny (evlf/weights/fashion-tiny/vae), scaling factor kept', scaling_factor=tiny.scaling_factor,
+                  source=list(chosen), target=list(target), source_names=[ds.classes[c] for c in chosen], target_names=[ds.classes[c] for c in target],
+                  prompts=list(src.prompts), split=dict(rule='median of all splits by mean Fréchet distance of a target class to its nearest source class '
+                                                        '(VAE posterior means of the training images, one Gaussian per class)',
+                                                   given=source is not None, score=scores[rank][0], rank=rank, n_splits=len(scores),
+                                                   score_min=scores[0][0], score_max=scores[-1][0], distances=np.round(D, 2).tolist()),
+                  unet=unet_rec, encode_seconds=round(prep, 1), threads=torch.get_num_threads(), configs=fashion_tiny_configs(), versions=versions())
+    for part, m in (('unet', unet), ('scheduler', DDPMScheduler(**fashion_tiny_configs()['scheduler']))):
+        with atomic_dir(out/part) as d: m.save_pretrained(d)
     save_json(record, out/'record.json')
     return out

@@ -13,9 +13,10 @@ from torch.utils.data import Dataset
 from .core import check_choice, check_int, atomic_dir, save_json, load_json, versions, cache_dir
 
 # %% auto #0
-__all__ = ['SUBSETS', 'FASHION_CLASSES', 'DEBIAN_FASHION', 'DATASETS', 'SPLITS', 'imagenet_classes', 'resize', 'ArrayImages',
-           'FolderImages', 'images_of', 'get_dataset', 'random_subset', 'load_real', 'class_folder', 'to_uint8',
-           'DistilledWriter', 'load_distilled', 'distill_random']
+__all__ = ['SUBSETS', 'FASHION_CLASSES', 'DEBIAN_FASHION', 'DATASETS', 'N_CLASSES', 'SPLITS', 'imagenet_classes', 'resize',
+           'ArrayImages', 'FolderImages', 'images_of', 'check_classes', 'parse_dataset', 'view_name', 'dataset_slug',
+           'class_view', 'get_dataset', 'random_subset', 'load_real', 'class_folder', 'to_uint8', 'DistilledWriter',
+           'load_distilled', 'distill_random']
 
 # %% ../nbs/01_data.ipynb #fbfbcbda
 import evlf
@@ -177,21 +178,64 @@ def _tiny_imagenet(split, root=None, image_size=None)->FolderImages:
 
 # %% ../nbs/01_data.ipynb #0fdfb65a
 DATASETS = ('fashion-mnist', 'cifar10', 'cifar100', 'tiny-imagenet', 'imagenet-1k', 'imagenette', 'imagewoof', 'imageidc')
+N_CLASSES = {'fashion-mnist': 10, 'cifar10': 10, 'cifar100': 100, 'tiny-imagenet': 200, 'imagenet-1k': 1000, 'imagenette': 10, 'imagewoof': 10, 'imageidc': 10}
 SPLITS = ('train', 'test')
 
-def get_dataset(name:str='fashion-mnist', # one of `DATASETS`
+def check_classes(name:str, classes, n:int)->tuple:
+    "Class indices of a view: a non-empty list (or comma-separated string) of distinct integers in [0, n), returned sorted."
+    items = classes.split(',') if isinstance(classes, str) else classes
+    if isinstance(items, (bytes, dict)) or not hasattr(items, '__len__') or not len(items) or any(str(c).strip() == '' for c in items):
+        raise ValueError(f'{name}={classes!r} is not valid; accepted: a non-empty list of class indices in 0..{n-1}')
+    try: idx = [int(str(c).strip()) if isinstance(c, str) else c for c in items]
+    except ValueError: idx = None
+    if idx is None or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n for c in idx):
+        raise ValueError(f'{name}={classes!r} is not valid: the dataset has classes 0..{n-1} only; accepted: class indices in that range')
+    if len(set(idx)) != len(idx): raise ValueError(f'{name}={classes!r} is not valid: it repeats a class; accepted: distinct class indices')
+    return tuple(sorted(idx))
+
+def parse_dataset(name:str, param:str='dataset')->tuple:
+    "`'fashion-mnist'` -> `('fashion-mnist', None)`; a class view `'fashion-mnist:3,4,5'` -> `('fashion-mnist', (3, 4, 5))`."
+    if not isinstance(name, str): raise ValueError(f"{param}={name!r} is not valid; accepted: one of {', '.join(map(repr, DATASETS))}, or a class view such as 'fashion-mnist:3,4,5'")
+    base, sep, view = name.partition(':')
+    check_choice(param, base, DATASETS)
+    return base, (check_classes(param, view, N_CLASSES[base]) if sep else None)
+
+def view_name(base:str, classes=None)->str:
+    "The canonical name of `base` restricted to `classes` (sorted), e.g. `'fashion-mnist:3,4,5'`; `base` itself for None."
+    return base if classes is None else f"{base}:{','.join(map(str, check_classes('classes', list(classes), N_CLASSES[base])))}"
+
+def dataset_slug(name:str)->str:
+    "A dataset name fit for a file or folder name: `'fashion-mnist:3,4,5'` -> `'fashion-mnist_3_4_5'`."
+    return re.sub(r'[^A-Za-z0-9._-]+', '_', name)
+
+def class_view(ds, classes)->Dataset:
+    "The images of `classes` (indices of `ds`) only, relabelled 0..k-1 in sorted order; `.class_ids` keeps the indices in `ds`."
+    classes = list(check_classes('classes', list(classes), len(ds.classes)))
+    t = torch.as_tensor(ds.targets)
+    keep = torch.nonzero(torch.isin(t, torch.tensor(classes)))[:, 0]
+    remap = torch.full((len(ds.classes),), -1, dtype=torch.long)
+    remap[classes] = torch.arange(len(classes))
+    names, prompts = [ds.classes[c] for c in classes], [ds.prompts[c] for c in classes]
+    if isinstance(ds, ArrayImages): out = ArrayImages(ds.data[keep], remap[t[keep]], names, prompts, ds.image_size)
+    else: out = FolderImages([(ds.samples[i][0], int(remap[t[i]])) for i in keep.tolist()], names, prompts, ds.image_size, ds.channels)
+    if hasattr(ds, 'wnids'): out.wnids = [ds.wnids[c] for c in classes]
+    out.class_ids = classes
+    return out
+
+def get_dataset(name:str='fashion-mnist', # one of `DATASETS`, or a class view of one: 'fashion-mnist:3,4,5,6,7'
                 split:str='train', # 'train' or 'test' (the ImageNet val split)
                 root:str|Path|None=None, # where the data lives (ImageNet-style sets need it)
                 image_size:int|None=None, # side length of returned images (default: the dataset's own)
                )->Dataset:
     "A dataset with `.classes` and `.prompts`, returning `(image in [0, 1], label)`."
-    check_choice('name', name, DATASETS)
+    base, classes = parse_dataset(name, 'name')
     check_choice('split', split, SPLITS)
     if image_size is not None: check_int('image_size', image_size, min=8)
-    if name == 'fashion-mnist': return _fashion_mnist(split, root, image_size)
-    if name in ('cifar10', 'cifar100'): return _cifar(name, split, root, image_size)
-    if name == 'tiny-imagenet': return _tiny_imagenet(split, root, image_size)
-    return _imagenet(name, split, root, image_size)
+    if base == 'fashion-mnist': ds = _fashion_mnist(split, root, image_size)
+    elif base in ('cifar10', 'cifar100'): ds = _cifar(base, split, root, image_size)
+    elif base == 'tiny-imagenet': ds = _tiny_imagenet(split, root, image_size)
+    else: ds = _imagenet(base, split, root, image_size)
+    return ds if classes is None else class_view(ds, classes)
 
 # %% ../nbs/01_data.ipynb #3c3c247b
 def random_subset(ds, # a dataset with `.targets`
@@ -205,7 +249,7 @@ def random_subset(ds, # a dataset with `.targets`
     return idx[torch.randperm(len(idx), generator=g)[:n]]
 
 # %% ../nbs/01_data.ipynb #d24120d1
-def load_real(dataset:str, # one of `DATASETS`
+def load_real(dataset:str, # one of `DATASETS`, or a class view of one (`parse_dataset`)
               split:str='train', # 'train' or 'test'
               per_class:int|None=None, # keep this many images per class (`random_subset` with `seed`; None: all)
               seed:int=0, # seed of the draw
@@ -293,14 +337,14 @@ def load_distilled(path, image_size:int|None=None)->ArrayImages:
 def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
                    ipc:int=10, # images per class
                    seed:int=0, # which images
-                   out_dir=None, # default: `cache_dir('distilled', dataset, 'random', 'ipc{ipc}_seed{seed}')`
+                   out_dir=None, # default: `cache_dir('distilled', dataset_slug(dataset), 'random', 'ipc{ipc}_seed{seed}')`
                    root=None, # where the real data lives (ImageNet-style sets)
                   )->Path:
     "Write `ipc` random real training images per class as a distilled set; return its folder."
-    check_choice('dataset', dataset, DATASETS)
+    parse_dataset(dataset)
     ipc, seed = check_int('ipc', ipc, min=1), check_int('seed', seed, min=0)
     ds = get_dataset(dataset, 'train', root=root)
-    out_dir = Path(out_dir) if out_dir else cache_dir('distilled', dataset, 'random', f'ipc{ipc}_seed{seed}', create=False)
+    out_dir = Path(out_dir) if out_dir else cache_dir('distilled', dataset_slug(dataset), 'random', f'ipc{ipc}_seed{seed}', create=False)
     w = DistilledWriter(out_dir, ds.classes, dict(method='random', params={'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels),
                                                   prompts=list(ds.prompts), dataset=dataset))
     for c in w.missing():

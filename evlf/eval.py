@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write
-from .data import get_dataset, load_distilled, ArrayImages, DATASETS
+from .data import get_dataset, load_distilled, ArrayImages, parse_dataset, dataset_slug
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
 PROTOCOLS = ('dc', 'dsa', 'hard', 'soft')
@@ -66,12 +66,11 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
     # evlf.sampler and evlf.backbone load diffusers and transformers: imported here, so that `import evlf.eval` stays light
     # (measured: 2.6 s for evlf.eval alone, 8.1 s with evlf.sampler); only this check needs them
     from evlf.sampler import METHODS, check_options, check_fusion_model
-    from evlf.backbone import BACKBONES
-    check_choice('dataset', dataset, DATASETS)
+    from evlf.backbone import check_pairing
+    dataset = check_pairing(dataset, backbone)  # a half backbone (fashion-half) implies its unseen classes
     check_choice('protocol', protocol, PROTOCOLS)
     check_choice('net', net, NETS)
-    check_choice('backbone', backbone, BACKBONES)
-    check_net_size(net, TEST_SIZE.get(dataset, 224))
+    check_net_size(net, TEST_SIZE.get(parse_dataset(dataset)[0], 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
     if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
@@ -219,7 +218,7 @@ _IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 def normalizer(dataset:str, channels:int, device)->tuple:
     "Mean and std `[1, C, 1, 1]` of `dataset` (ImageNet's for the ImageNet-style sets), as DC normalises."
-    m, s = _STATS.get(dataset, _IMAGENET)
+    m, s = _STATS.get(parse_dataset(dataset)[0], _IMAGENET)
     if len(m) != channels: m, s = [float(np.mean(m))]*channels, [float(np.mean(s))]*channels
     return tuple(torch.tensor(v, device=device).view(1, -1, 1, 1) for v in (m, s))
 
@@ -497,10 +496,10 @@ def get_teacher(dataset:str='fashion-mnist', # a dataset of `evlf.data.DATASETS`
                )->nn.Module:
     "A network trained on the real training set of `dataset`, cached with its record."
     from safetensors.torch import save_file, load_file
-    check_choice('dataset', dataset, DATASETS)
+    parse_dataset(dataset)
     check_choice('net', net, NETS)
     epochs, seed = check_int('epochs', epochs, min=1), check_int('seed', seed, min=0)
-    folder = cache_dir('teachers', f'{dataset}_{net}_e{epochs}_s{seed}')
+    folder = cache_dir('teachers', f'{dataset_slug(dataset)}_{net}_e{epochs}_s{seed}')
     w = folder/'model.safetensors'
     tr = get_dataset(dataset, 'train', root=root)
     xt, yt = _test_set(dataset, root)
@@ -600,7 +599,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
              progress:bool=True, # show a progress bar
             )->dict:
     "Train students on `data` under `protocol` for each seed; final and best test accuracy per seed, mean and std."
-    check_choice('dataset', dataset, DATASETS)
+    parse_dataset(dataset)
     check_choice('protocol', protocol, PROTOCOLS)
     if net is not None: check_choice('net', net, NETS)
     seeds = _seed_list(seeds)

@@ -11,6 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
 from .backbone import latent_fingerprint, WEIGHTS_DIR
+from .data import dataset_slug
 from .core import (fingerprint, check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
                        atomic_write, atomic_dir, save_json, load_json, versions)
 
@@ -565,7 +566,7 @@ def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load
     bb = load_backbone(preset)
     ds = get_dataset(dataset, 'train', root=root, image_size=image_size)
     data = encode_real_set(bb, ds, batch_size=encode_batch)
-    out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset}-{variant}')
+    out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset_slug(dataset)}-{variant}')
     rec = dict(backbone=preset, vae_fingerprint=fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))
     return train_fusion(data, out_dir, variant=variant, record=rec, **kwargs)
 
@@ -584,7 +585,7 @@ def fusion_seed_module(preset:str='fashion-tiny', # a preset that ships fusion m
         raise ValueError(f'preset={preset!r} ships no {variant} fusion module to retrain with another seed; accepted: {", ".join(have)}')
     if seed == 0: return shipped
     rec = json.loads((shipped/'training_record.json').read_text())
-    dest = cache_dir('fusion', create=False)/f"{preset}-{rec['dataset']}-{variant}-seed{seed}"
+    dest = cache_dir('fusion', create=False)/f"{preset}-{dataset_slug(rec['dataset'])}-{variant}-seed{seed}"
     if (dest/'training_record.json').exists(): return dest
     kw = {k: v for k, v in rec['params'].items() if k in {f.name for f in fields(FusionConfig)} and k not in ('out_dir', 'ckpt_dir', 'seed', 'resume')}
     f = fit_fusion(preset, rec['dataset'], out_dir=dest.with_name(dest.name + '-train'), seed=seed, resume=False, progress=progress, **kw)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, time
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from .core import check_choice, check_int, cache_dir, save_json, load_json, versions, seed_everything, atomic_dir
-from .data import get_dataset, load_real, images_of
+from .data import get_dataset, load_real, images_of, dataset_slug
 from .eval import get_teacher, normalizer
 
 # %% auto #0
@@ -121,7 +121,7 @@ def feature_net(dataset:str='fashion-mnist', epochs:int=3, seed:int=0, train_per
     "`(net, record, folder)`: the `FeatureNet` classifier trained on the real training set of `dataset`, cached."
     from safetensors.torch import load_file, save_file
     epochs = check_int('epochs', epochs, min=1)
-    tag = f'{dataset}-featurenet-e{epochs}-s{seed}' + ('' if train_per_class is None else f'-{train_per_class}pc')
+    tag = f'{dataset_slug(dataset)}-featurenet-e{epochs}-s{seed}' + ('' if train_per_class is None else f'-{train_per_class}pc')
     path = cache_dir('features')/tag
     ds = load_real(dataset, 'train', train_per_class, seed, root)
     net = FeatureNet(ds.channels, len(ds.classes))

@@ -16,9 +16,9 @@ from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
 from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
-from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset, class_folder, distill_random, DATASETS
+from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
-from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR
+from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
 
 # %% auto #0
 __all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE', 'HOST_DEFAULTS', 'HOSTS',
@@ -454,6 +454,7 @@ HOST_DEFAULTS = {
                                    timestep_spacing='leading', **_UNET_VARIANCE),
                          finetune_recipe='difffit', full=dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)),
 }
+HOST_DEFAULTS['fashion-half'] = HOST_DEFAULTS['fashion-tiny']  # the same architecture, VAE and prompts: the same settings, not retuned
 _RUN_OPTIONS = dict(batch_size=None, encode_batch=256, overwrite=False, root=None, device=None, progress=True)
 _NONE_OK = {'cfg_channels', 'finetune_steps'}  # keys whose None means something (all channels; one epoch)
 
@@ -724,7 +725,8 @@ def _weights_id(backbone:str)->str:
     folder = WEIGHTS_DIR/backbone
     if backbone.startswith('tiny-') or not folder.is_dir(): return backbone
     h = hashlib.sha1()
-    for f in sorted(folder.rglob('*.safetensors')): h.update(f.read_bytes())
+    vae = PRESETS.get(backbone, {}).get('vae')  # a preset that borrows another's VAE (fashion-half) depends on it too
+    for f in sorted(folder.rglob('*.safetensors')) + (sorted((WEIGHTS_DIR/vae/'vae').rglob('*.safetensors')) if vae else []): h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 def _complete(path:Path, ipc:int, n_classes:int)->bool:
@@ -732,6 +734,11 @@ def _complete(path:Path, ipc:int, n_classes:int)->bool:
     if not (path/'manifest.json').exists(): return False
     cl = load_json(path/'manifest.json').get('classes', [])
     return len(cl) == n_classes and all(len(list((path/class_folder(c, n, n_classes)).glob('*.png'))) == ipc for c, n in enumerate(cl))
+
+def _whole_dataset(ds)->bool:
+    "Whether `ds` is a whole train split (or class view) named as `evlf.data.get_dataset` names it."
+    try: return isinstance(getattr(ds, 'name', None), str) and bool(parse_dataset(ds.name))
+    except ValueError: return False
 
 def distilled(ds, # the real training set (`load_real`)
               backbone:str, # one of `BACKBONES`
@@ -748,9 +755,9 @@ def distilled(ds, # the real training set (`load_real`)
     p = distill_params(method, name, **options, **fm)
     fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
     key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
-    path = cache_dir('distilled')/f"{getattr(ds, 'name', 'data')}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
+    path = cache_dir('distilled')/f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
     if _complete(path, ipc, len(ds.classes)): return path
-    if method == 'random' and getattr(ds, 'name', None) in DATASETS:  # the whole real set: 05_eval's random sets
+    if method == 'random' and _whole_dataset(ds):  # the whole real set (or class view): 05_eval's random sets
         return distill_random(ds.name, ipc, seed, root=options.get('root'))
     bb = None if method == 'random' else get_backbone(backbone)
     return distill(ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm)

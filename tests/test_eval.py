@@ -41,7 +41,9 @@ def test_convnet_too_deep():
                                     (dict(dataset='cifar10', net='convnet6'), "net='convnet6' is not valid for 32 px"),
                                     (dict(distill_seeds=-1), 'distill_seeds=-1'), (dict(distill_seeds='one'), "distill_seeds='one'"),
                                     (dict(distill_seeds=[1, 1]), 'it repeats'), (dict(distill_seeds=0), 'distill_seeds=0'),
-                                    (dict(methods=['random', 'mgd3+evlf']), "lacks 'mgd3'")])
+                                    (dict(methods=['random', 'mgd3+evlf']), "lacks 'mgd3'"),
+                                    (dict(backbone='fashion-half', dataset='fashion-mnist:2,3'), r'classes \[2\], which its UNet was trained on'),
+                                    (dict(dataset='fashion-mnist:3,3'), 'it repeats a class'), (dict(dataset='fashion-mnist:10'), 'classes 0..9 only')])
 def test_check_params_bad(kw, msg):
     p = dict(dataset='fashion-mnist', ipc=10, methods=['random'], seeds=3, protocol='dc', net='convnet3')
     with pytest.raises(ValueError, match=msg): check_params(**{**p, **kw})

@@ -70,6 +70,23 @@ def test_ablation(env, tmp_path):
     assert len(rec['data']['runs']) == 4 and rec['data']['numerics'] == NUMERICS
     assert len(list((tmp_path/'students').glob('*/seed0.json'))) == 4  # one record per variant, kept where `students` says
 
+def test_unseen_classes(env, tmp_path):
+    """A half backbone distils the classes its UNet has not seen (the view is implied by the backbone alone): every set,
+    the random baseline and the students' test split hold those five classes only."""
+    from evlf.fusion import EVLFFusion
+    from evlf.data import load_distilled
+    torch.manual_seed(0)
+    EVLFFusion(latent_channels=4, text_dim=384, width=16, heads=2, layers=1, grid=8, proj_channels=8).save_pretrained(tmp_path/'fusion')
+    run('09_ablation', tmp_path/'09.ipynb', dataset='fashion-mnist', backbone='tiny-fashion-half', real_per_class=12, options=OPTS, host='d4m',
+        ipcs=[1], seeds=1, epochs=2, max_test=200, fusion_model=str(tmp_path/'fusion'), out=str(tmp_path))
+    rec = outputs(tmp_path, 'ablation-fashion-mnist_3_4_5_6_7-d4m')
+    assert rec['params']['dataset'] == 'fashion-mnist:3,4,5,6,7' and len(rec['data']['distilled']) == 4  # host, +FT, +fused prototypes, both
+    for path in rec['data']['distilled'].values():
+        assert load_distilled(path).classes == ['Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker']
+    from evlf.eval import evaluate
+    ev = evaluate(next(iter(rec['data']['distilled'].values())), dataset='fashion-mnist:3,4,5,6,7', seeds=1, epochs=1, max_test=50, cache=False, progress=False)
+    assert ev['classes'] == 5 and ev['n_test'] == 50
+
 def test_variance(env, tmp_path):
     "11_variance end to end on a tiny backbone: components of both hosts' paired differences, no design without a timing."
     run('11_variance', tmp_path/'11.ipynb', **BASE, ipcs=[2], designs_ipc=2, distill_seeds=2, seeds=2, fusion_seeds=1, epochs=2, max_test=200,
@@ -111,6 +128,11 @@ def test_mechanism(env, tmp_path):
     ('08_lambda_sweep', dict(ipc=10), "'ipc' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, host, lambdas, ipcs"),
     ('09_ablation', dict(ipc=10, nets=['convnet3']), "'ipc', 'nets' are not parameters"),
     ('10_gradcam', dict(class_idx=3), "'class_idx' is not a parameter"),
+    ('09_ablation', dict(backbone='tiny-fashion-half', dataset='fashion-mnist:0,3'), 'to distil classes [0], which its UNet was trained on'),
+    ('12_mechanism', dict(backbone='fashion-half', dataset='cifar10'), "dataset='cifar10' is not valid for backbone='fashion-half'"),
+    ('06_samples', dict(dataset='fashion-mnist:3,3'), "dataset='3,3' is not valid: it repeats a class"),
+    ('07_tsne', dict(dataset='fashion-mnist:'), "dataset='' is not valid; accepted: a non-empty list of class indices"),
+    ('11_variance', dict(dataset='fashion-mnist:4,11'), 'the dataset has classes 0..9 only'),
 ])
 def test_bad_parameters_fail_first(tmp_path, nb, params, msg):
     out = tmp_path/'figs'
