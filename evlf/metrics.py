@@ -12,7 +12,7 @@ from .eval import get_teacher, normalizer
 
 # %% auto #0
 __all__ = ['EXTRACTORS', 'knn_radii', 'coverage', 'coverage_bounds', 'FeatureNet', 'feature_net', 'feature_extractor',
-           'shift_split', 'matched_distance', 'prototype_moves', 'nearest_real', 'class_agreement']
+           'shift_split', 'matched_distance', 'prototype_moves', 'nearest_real', 'predict_classes', 'class_agreement']
 
 # %% ../nbs/05b_metrics.ipynb #88dac3fe
 def _feats(x, name:str)->torch.Tensor:
@@ -224,14 +224,20 @@ def nearest_real(feats, # features of the images `[M, D]`
     return out.numpy()
 
 @torch.inference_mode()
+def predict_classes(images:torch.Tensor, # images `[M, C, H, W]` in [0, 1]
+                    classifier=None, # images in [0, 1] -> logits; None: `feature_net(dataset)`, trained on the real training set
+                    dataset:str='fashion-mnist', # the real dataset of the default classifier
+                   )->torch.Tensor:
+    "The top class `[M]` a classifier trained on real data gives each image (a `FeatureNet` is fed as it was trained)."
+    if classifier is None: classifier = feature_net(dataset, progress=False)[0]
+    if isinstance(classifier, FeatureNet): net = classifier; classifier = lambda x: net(_net_input(x))
+    return torch.cat([classifier(b.float()).argmax(-1) for b in images.split(500)])
+
 def class_agreement(images:torch.Tensor, # images `[M, C, H, W]` in [0, 1]
                     labels, # the class each was made for `[M]`
                     classifier=None, # images in [0, 1] -> logits; None: `feature_net(dataset)`, trained on the real training set
                     dataset:str='fashion-mnist', # the real dataset of the default classifier
                    )->float:
     "The share of `images` that a classifier trained on real data puts in the class they were made for."
-    if classifier is None:
-        net = feature_net(dataset, progress=False)[0]
-        classifier = lambda x: net(_net_input(x))
-    pred = torch.cat([classifier(b.float()).argmax(-1) for b in images.split(500)])
+    pred = predict_classes(images, classifier, dataset)
     return float((pred == torch.as_tensor(np.asarray(labels)).long()).float().mean())

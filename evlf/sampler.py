@@ -24,8 +24,8 @@ from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONE
 __all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE', 'HOST_DEFAULTS', 'HOSTS',
            'image_generators', 'dataset_fingerprint', 'encode_class', 'fused_class', 'prototypes', 'host_scheduler',
            'D4MPipeline', 'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser',
-           'distill_params', 'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'get_backbone',
-           'distilled']
+           'distill_params', 'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'finetuned_denoiser',
+           'get_backbone', 'distilled']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -708,6 +708,21 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
         writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
     state.wait_for_everyone()
     return out_dir
+
+# %% ../nbs/04_sampler.ipynb #70d238a8
+def finetuned_denoiser(dataset, # a dataset name (or class view) or dataset object: whose real training images it learns
+                       backbone, # a backbone name or object
+                       fused:bool=True, # on fused latents (EVLF's Eq. 13), or on the plain ones (the '+FT only' ablation)
+                       seed:int=0, # the distillation seed it serves (its draw of images, posterior samples and batches)
+                       **options, # fine-tuning and fusion settings of `distill` (finetune_recipe, finetune_steps, fusion_model, ...), root, device, progress
+                      )->torch.nn.Module:
+    "The denoiser `distill` samples with when it fine-tunes (`d4m+evlf`, or `d4m` with `finetune=True`), from the cache when there."
+    ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
+    method = 'd4m+evlf' if fused else 'd4m'
+    p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **{**options, 'finetune': True})
+    ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
+    bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'])
+    return _finetuned(bb, ds, fusion if p['fusion'] else None, p, check_int('seed', seed, min=0), ro['encode_batch'], ro['progress'])
 
 # %% ../nbs/04_sampler.ipynb #7099b1c2
 HOSTS = ('d4m', 'mgd3')  # the late-fusion hosts EVLF is added to

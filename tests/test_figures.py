@@ -87,6 +87,32 @@ def test_unseen_classes(env, tmp_path):
     ev = evaluate(next(iter(rec['data']['distilled'].values())), dataset='fashion-mnist:3,4,5,6,7', seeds=1, epochs=1, max_test=50, cache=False, progress=False)
     assert ev['classes'] == 5 and ev['n_test'] == 50
 
+def test_unseen_quality(env, tmp_path):
+    "13_unseen end to end on random weights: every arm drawn with the same noise, rates with intervals, paired differences, the record."
+    from evlf.fusion import EVLFFusion
+    torch.manual_seed(0)
+    EVLFFusion(latent_channels=4, text_dim=384, width=16, heads=2, layers=1, grid=8, proj_channels=8).save_pretrained(tmp_path/'fusion')
+    run('13_unseen', tmp_path/'13.ipynb', backbone='tiny-fashion-half', reference='tiny-fashion-tiny', recipes=['difffit', 'full'], n_per_class=3,
+        num_inference_steps=2, classifier_epochs=1, classifier_per_class=20, fusion_model=str(tmp_path/'fusion'), real_per_class=8,
+        options={'finetune_steps': 2, 'finetune_batch': 4}, show_per_class=2, out=str(tmp_path))
+    rec = outputs(tmp_path, 'unseen-tiny-fashion-half', ('png', 'pdf', 'json', 'md'))
+    d = rec['data']
+    assert rec['params']['target'] == [3, 4, 5, 6, 7] and rec['params']['source'] == [0, 1, 2, 8, 9]
+    assert list(d['arms']) == ['source classes', 'target classes', 'target, fine-tuned difffit on plain', 'target, fine-tuned difffit on fused',
+                               'target, fine-tuned full on plain', 'target, fine-tuned full on fused', 'target, tiny-fashion-tiny (has seen them)']
+    assert all(len(h) == 15 for h in d['per_image'].values()) and all(a['ci95'][0] <= a['recognised'] <= a['ci95'][1] for a in d['arms'].values())
+    assert [(x['a'], x['b']) for x in d['differences']][-2] == ('target, fine-tuned full on fused', 'target, fine-tuned full on plain')
+
+@pytest.mark.parametrize('params,msg', [(dict(backbone='fashion-tiny'), "backbone='fashion-tiny' is not valid: it has seen every class"),
+                                        (dict(reference='fashion-half'), "reference='fashion-half' is not valid"),
+                                        (dict(recipes=['difffit', 'difffit']), 'it repeats a recipe'), (dict(recipes=['lora']), "recipes[0]='lora'"),
+                                        (dict(options={'fusion': True}), 'what this notebook varies'), (dict(n_per_class=0), 'n_per_class=0'),
+                                        (dict(options={'finetune_stepz': 3}), 'unknown option(s) finetune_stepz')])
+def test_unseen_bad_parameters(tmp_path, params, msg):
+    with pytest.raises(pm.PapermillExecutionError) as e: run('13_unseen', tmp_path/'bad.ipynb', out=str(tmp_path/'figs'), **params)
+    assert msg in str(e.value), str(e.value)[-2000:]
+    assert not (tmp_path/'figs').exists() or not any((tmp_path/'figs').iterdir())
+
 def test_variance(env, tmp_path):
     "11_variance end to end on a tiny backbone: components of both hosts' paired differences, no design without a timing."
     run('11_variance', tmp_path/'11.ipynb', **BASE, ipcs=[2], designs_ipc=2, distill_seeds=2, seeds=2, fusion_seeds=1, epochs=2, max_test=200,
