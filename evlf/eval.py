@@ -550,12 +550,6 @@ def _summary(recs:list)->dict:
     return dict(final_mean=float(f.mean()), final_std=float(f.std()), best_mean=float(b.mean()), best_std=float(b.std()))
 
 # %% ../nbs/05_eval.ipynb #b3e81d3c
-def _seed_list(seeds)->list:
-    "`seeds` as a list of seeds: a count `n` is the seeds 0..n-1."
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool): seeds = list(range(check_int('seeds', seeds, min=1)))
-    if isinstance(seeds, (str, bool)) or not len(seeds): raise ValueError(f'seeds={seeds!r} is not valid; accepted: an integer >= 1 or a list of seeds')
-    return [check_int('seed', s, min=0) for s in seeds]
-
 def _meta(dataset:str, p:Protocol, protocol:str, net:str, eval_every:float, amp:bool, y, test:tuple)->dict:
     "Every setting that decides a student's result: in each record, and hashed (with the images) into its folder's name."
     K = len(torch.unique(y))
@@ -602,7 +596,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     parse_dataset(dataset)
     check_choice('protocol', protocol, PROTOCOLS)
     if net is not None: check_choice('net', net, NETS)
-    seeds = _seed_list(seeds)
+    seeds = check_seeds('seeds', seeds)
     eval_every = check_float('eval_every', eval_every, min=0, max=1, min_open=True)
     p = get_protocol(protocol, None, epochs)
     xt, yt = _test_set(dataset, root)

@@ -472,7 +472,7 @@ def _method_defaults(method:str, backbone, options:dict)->dict:
     check_choice('finetune_recipe', recipe, FINETUNE_RECIPES)
     ft = {'finetune_recipe': recipe, **_RECIPE_SETTINGS[recipe], **hd.get(recipe, {})}
     return dict(hd['d4m' if method.startswith('d4m') else 'mgd3'], km_expand=10, fusion=method.endswith('+evlf'),
-                fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', **ft)
+                fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', finetune_on=None, **ft)
 
 def _check_host(p:dict)->dict:
     "Host settings checked and normalised, each error naming the setting and what it accepts."
@@ -501,10 +501,18 @@ def distill_params(method:str, # one of `METHODS`
     p = {**dflt, **{k: v for k, v in options.items() if k in dflt and (v is not None or k in _NONE_OK)}}
     if not p.get('finetune'):
         for k in [k for k in p if k.startswith('finetune_')]: del p[k]
-    if not p.get('fusion'):
+    elif p.get('finetune_on') is not None:  # fine-tune on the other latents than the prototypes': the central ablation
+        check_choice('finetune_on', p['finetune_on'], ('fused', 'plain'))
+        if (p['finetune_on'] == 'fused') == bool(p.get('fusion')): p['finetune_on'] = None  # the default, named: the same set
+    if p.get('finetune_on', 0) is None: del p['finetune_on']
+    if not p.get('fusion') and p.get('finetune_on') != 'fused':
         p.pop('fusion_model', None)
         p.pop('fusion_variant', None)
     return _check_host(p)
+
+def _finetune_fused(p:dict)->bool:
+    "Whether the denoiser is fine-tuned on fused latents: as the prototypes are, unless `finetune_on` says otherwise."
+    return p.get('finetune_on', 'fused' if p.get('fusion') else 'plain') == 'fused'
 
 # %% ../nbs/04_sampler.ipynb #62a48514
 def check_fusion_model(fusion_model)->str|None:
@@ -637,7 +645,7 @@ def _load_parts(backbone, method:str, p:dict, ds, device)->tuple:
     "`(backbone, fusion, p)` for `method`, checked against `ds` before any work; `p` gains their fingerprints. All None for 'random'."
     if method == 'random': return None, None, p
     bb = _get_backbone(backbone, device)
-    fusion = get_fusion(p.get('fusion_model'), bb, p['fusion_variant']) if p['fusion'] else None
+    fusion = get_fusion(p.get('fusion_model'), bb, p['fusion_variant']) if p['fusion'] or _finetune_fused(p) and p['finetune'] else None
     if not _text_conditioned(bb.denoiser):
         for c in range(len(ds.classes)): _class_label(ds, c, bb.denoiser)  # every class has a label in the denoiser
     if method.startswith('mgd3'): _check_variance(bb.denoiser, p['variance_type'], p['cfg_channels'])
@@ -676,7 +684,7 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
             out_dir='distilled', # the folder of the distilled set
             **options, # host settings (strength, guidance_scale, negative_prompt, num_inference_steps, scheduler, mode_guidance,
                        # stop_t, timestep_spacing, variance_type, cfg_channels, km_expand), ablation switches (fusion, finetune,
-                       # fusion_model, finetune_recipe, finetune_steps, finetune_lr, finetune_batch), and run settings
+                       # finetune_on, fusion_model, finetune_recipe, finetune_steps, finetune_lr, finetune_batch), and run settings
                        # (batch_size, encode_batch, overwrite, root, device, progress)
            )->Path:
     "Distil `dataset` into `ipc` images per class with `method`, written under `out_dir`; returns its path."
@@ -703,7 +711,7 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     den = None if bb is None else bb.denoiser
     if bb is not None and p['finetune']:
         with state.main_process_first():
-            den = _finetuned(bb, ds, fusion if p['fusion'] else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
+            den = _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
     for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
         writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
     state.wait_for_everyone()
@@ -722,7 +730,7 @@ def finetuned_denoiser(dataset, # a dataset name (or class view) or dataset obje
     p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **{**options, 'finetune': True})
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'])
-    return _finetuned(bb, ds, fusion if p['fusion'] else None, p, check_int('seed', seed, min=0), ro['encode_batch'], ro['progress'])
+    return _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, check_int('seed', seed, min=0), ro['encode_batch'], ro['progress'])
 
 # %% ../nbs/04_sampler.ipynb #7099b1c2
 HOSTS = ('d4m', 'mgd3')  # the late-fusion hosts EVLF is added to
@@ -766,7 +774,7 @@ def distilled(ds, # the real training set (`load_real`)
              )->Path:
     "The folder of the distilled set, from the cache, or distilled now."
     name = backbone[5:] if backbone.startswith('tiny-') else backbone
-    fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') else {'fusion_model': str(fusion_model)}
+    fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') and options.get('finetune_on') != 'fused' else {'fusion_model': str(fusion_model)}
     p = distill_params(method, name, **options, **fm)
     fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
     key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -56,7 +56,7 @@ def tiny(tmp_path_factory):
 
 @pytest.mark.parametrize('kw,err,msg', [(dict(protocol='idc'), ValueError, "protocol='idc'"), (dict(dataset='mnist'), ValueError, "dataset='mnist'"),
                                         (dict(net='vgg'), ValueError, "net='vgg'"), (dict(seeds=0), ValueError, 'seeds=0'),
-                                        (dict(seeds=[-1]), ValueError, 'seed=-1'), (dict(epochs=0), ValueError, 'epochs=0'),
+                                        (dict(seeds=[-1]), ValueError, r'seeds=\[-1\] is not valid'), (dict(epochs=0), ValueError, 'epochs=0'),
                                         (dict(eval_every=0), ValueError, 'eval_every=0')])
 def test_evaluate_bad(tiny, kw, err, msg):
     with pytest.raises(err, match=msg): evaluate(tiny, **{**dict(dataset='fashion-mnist', protocol='dc', cache=False, progress=False), **kw})

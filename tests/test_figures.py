@@ -62,13 +62,18 @@ def test_lambda_sweep(env, tmp_path):
     assert all(0 <= s['coverage'] <= 1 for s in d['summary']) and d['numerics'] == NUMERICS
 
 def test_ablation(env, tmp_path):
-    run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path),
+    run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, distill_seeds=2, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path),
         students=str(tmp_path/'students'))
     rec = outputs(tmp_path, 'ablation-fashion-mnist-d4m', ('png', 'pdf', 'json', 'md'))
     md = (tmp_path/'ablation-fashion-mnist-d4m.md').read_text()
-    for row in ('| D4M |', '| +FT only |', '| +CA only |', '| D4M+EVLF (both) |', 'another setting'): assert row in md
-    assert len(rec['data']['runs']) == 4 and rec['data']['numerics'] == NUMERICS
-    assert len(list((tmp_path/'students').glob('*/seed0.json'))) == 4  # one record per variant, kept where `students` says
+    for row in ('| D4M |', '| +FT only |', '| +CA only |', '| +CA, FT on plain |', '| D4M+EVLF (both) |', '| **FT on fused - FT on plain** |', 'another setting'):
+        assert row in md, row
+    d = rec['data']
+    assert len(d['runs']) == 10 and d['numerics'] == NUMERICS and d['central'] == ['D4M+EVLF (both)', '+CA, FT on plain']
+    c = d['paired']['2']['FT on fused - FT on plain']
+    assert c['n'] == 2 and len(c['ci']) == 2 and [q['distill_seed'] for q in c['per_distill_seed']] == [0, 1]
+    assert len(d['paired']['2']) == 5 and len(d['pooled']['D4M ipc2']['final_ci95']) == 2
+    assert len(list((tmp_path/'students').glob('*/seed0.json'))) == 10  # one record per variant and set, kept where `students` says
 
 def test_unseen_classes(env, tmp_path):
     """A half backbone distils the classes its UNet has not seen (the view is implied by the backbone alone): every set,
