@@ -84,3 +84,13 @@ def test_bad_images_and_latents():
     bb = tiny_backbone('dit256')
     with pytest.raises(ValueError, match=r'x must be a float tensor \[B, C, H, W\]'): bb.encode_images(torch.zeros(3, 28, 28))
     with pytest.raises(ValueError, match=r'z must be latents \[B, 4, 8, 8\]'): bb.decode_latents(torch.zeros(2, 4, 16, 16))
+
+def test_fashion_half_shares_the_vae_and_keeps_its_split(tmp_path):
+    "fashion-half is fashion-tiny's VAE (same weights, same scaling factor) with a UNet of the source classes; its record holds the split rule's result."
+    half, tiny = load_backbone('fashion-half', device='cpu'), load_backbone('fashion-tiny', device='cpu')
+    assert all(torch.equal(a, b) for a, b in zip(half.vae.parameters(), tiny.vae.parameters())) and half.scaling_factor == tiny.scaling_factor
+    assert not all(torch.equal(a, b) for a, b in zip(half.denoiser.parameters(), tiny.denoiser.parameters()))
+    rec = half.record
+    assert rec['source'] == list(PRESETS['fashion-half']['source']) == [0, 1, 2, 8, 9] and rec['target'] == [3, 4, 5, 6, 7]
+    assert rec['split']['n_splits'] == 252 and rec['split']['rank'] == 126 and not rec['split']['given']  # the median of all balanced splits
+    with pytest.raises(FileNotFoundError, match='retrain_half True'): load_backbone('fashion-half', weights=tmp_path)
