@@ -120,7 +120,7 @@ def test_papermill_random_only(tmp_path):
     env = {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
     args = ['-p', 'ipc', '1', '-p', 'seeds', '1', '-p', 'distill_seeds', '2', '-p', 'epochs', '1', '-p', 'out', str(tmp_path/'figures'), '-y', "methods: ['random']"]
     r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args, '--cwd', str(REPO/'nbs')],
-                       capture_output=True, text=True, timeout=600, env=env)
+                       capture_output=True, text=True, timeout=1200, env=env)  # a guard against a hang, not a speed test: the CPU may be shared
     assert r.returncode == 0, r.stderr[-3000:]
     stem = tmp_path/'figures'/'table_fashion-mnist_ipc1_dc_convnet3'
     for ext in ('.md', '.json', '.png', '.pdf'): assert stem.with_suffix(ext).exists()

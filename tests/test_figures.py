@@ -85,7 +85,7 @@ def test_unseen_classes(env, tmp_path):
     run('09_ablation', tmp_path/'09.ipynb', dataset='fashion-mnist', backbone='tiny-fashion-half', real_per_class=12, options=OPTS, host='d4m',
         ipcs=[1], seeds=1, epochs=2, max_test=200, fusion_model=str(tmp_path/'fusion'), out=str(tmp_path))
     rec = outputs(tmp_path, 'ablation-fashion-mnist_3_4_5_6_7-d4m')
-    assert rec['params']['dataset'] == 'fashion-mnist:3,4,5,6,7' and len(rec['data']['distilled']) == 4  # host, +FT, +fused prototypes, both
+    assert rec['params']['dataset'] == 'fashion-mnist:3,4,5,6,7' and len(rec['data']['distilled']) == 5  # host, +FT, +CA, +CA with FT on plain, both
     for path in rec['data']['distilled'].values():
         assert load_distilled(path).classes == ['Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker']
     from evlf.eval import evaluate
