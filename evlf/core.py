@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'cache_dir', 'fingerprint',
+__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'native_bf16', 'cache_dir', 'fingerprint',
            'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json', 'save_figure', 'check_list',
            'check_optional_int', 'check_out', 'check_seeds', 'injected_params', 'skip_test_cells', 'under_papermill',
            'check_param_names', 'say', 'duration', 'Progress']
@@ -61,6 +61,14 @@ def get_device(device:str|torch.device|None=None)->torch.device:
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #31805abe
+def native_bf16(device=None)->bool:
+    "Whether `device` computes bfloat16 natively: a GPU that supports it, or a CPU with AVX-512 BF16 or AMX (oneDNN's test)."
+    device = get_device(device)
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type == 'cpu': return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
 
 # %% ../nbs/00_core.ipynb #641ca0ac
 def cache_dir(*parts:str, # sub-folders below the cache root

@@ -11,7 +11,7 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
-from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write
+from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write, native_bf16
 from .data import get_dataset, load_distilled, ArrayImages, parse_dataset, dataset_slug
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
@@ -60,7 +60,7 @@ def _check_design(methods:list, backbone:str, options:dict, fusion_model, fusion
         if not (WEIGHTS_DIR/backbone/f'fusion-{variant}'/'training_record.json').exists():
             raise ValueError(f"fusion_seeds='distill' is not valid for backbone={backbone!r}: it ships no {variant} fusion module whose recipe to retrain; accepted: 'shipped'")
 
-def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=True,
+def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=None,
                  root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seeds=3, fusion_seeds='shipped', paired=True)->dict:
     "Validate the notebook's parameters; return them converted (ipc, epochs, max_test as ints; seeds, distill_seeds as lists; root, fusion_model, students as str)."
     # evlf.sampler and evlf.backbone load diffusers and transformers: imported here, so that `import evlf.eval` stays light
@@ -73,7 +73,7 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
     check_net_size(net, TEST_SIZE.get(parse_dataset(dataset)[0], 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
-    if not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: True or False')
+    if amp is not None and not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: None (native bfloat16 only), True or False')
     if root is not None and (not isinstance(root, (str, Path)) or not Path(root).is_dir()):
         raise ValueError(f'root={root!r} is not valid; accepted: None or an existing folder holding the dataset')
     options = {} if options is None else options
@@ -588,7 +588,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
              teacher:nn.Module|None=None, # the `soft` protocol's teacher (default: `get_teacher(dataset)`)
              cache=True, # True: under `cache_dir('eval')`; a folder; or False for no cache
              device=None, # default: `get_device()`
-             amp:bool=True, # bfloat16 autocast of the forward passes (False: float32)
+             amp:bool|None=None, # bfloat16 autocast of the forward passes; None: where the device computes it natively (`native_bf16`)
              max_test:int|None=None, # test on the first `max_test` test images only (quick checks; recorded in the result)
              progress:bool=True, # show a progress bar
             )->dict:
@@ -598,6 +598,8 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     if net is not None: check_choice('net', net, NETS)
     seeds = check_seeds('seeds', seeds)
     eval_every = check_float('eval_every', eval_every, min=0, max=1, min_open=True)
+    if amp is not None and not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: None, True or False')
+    amp = native_bf16(device) if amp is None else amp  # the record holds what ran
     p = get_protocol(protocol, None, epochs)
     xt, yt = _test_set(dataset, root)
     if max_test is not None: xt, yt = xt[:check_int('max_test', max_test, min=1)], yt[:max_test]
