@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'native_bf16', 'cache_dir', 'fingerprint',
-           'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json', 'save_figure', 'check_list',
-           'check_optional_int', 'check_out', 'check_seeds', 'injected_params', 'skip_test_cells', 'under_papermill',
-           'check_param_names', 'say', 'duration', 'Progress']
+__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'native_bf16', 'check_amp', 'cache_dir',
+           'fingerprint', 'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json', 'save_figure',
+           'check_list', 'check_optional_int', 'check_out', 'check_seeds', 'injected_params', 'skip_test_cells',
+           'under_papermill', 'check_param_names', 'say', 'duration', 'Progress']
 
 # %% ../nbs/00_core.ipynb #d9411469
 def check_choice(name:str, value, choices):
@@ -69,6 +69,11 @@ def native_bf16(device=None)->bool:
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
     if device.type == 'cpu': return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return False
+
+def check_amp(amp, name:str='amp'):
+    "Return `amp` if it is None (bfloat16 where native), True or False, else raise a `ValueError` naming `name`."
+    if amp is not None and not isinstance(amp, bool): raise ValueError(f'{name}={amp!r} is not valid; accepted: None (bfloat16 where the device computes it natively), True or False')
+    return amp
 
 # %% ../nbs/00_core.ipynb #641ca0ac
 def cache_dir(*parts:str, # sub-folders below the cache root

@@ -11,7 +11,7 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
-from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write, native_bf16
+from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write, native_bf16, check_amp
 from .data import get_dataset, load_distilled, ArrayImages, parse_dataset, dataset_slug
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
@@ -73,7 +73,6 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
     check_net_size(net, TEST_SIZE.get(parse_dataset(dataset)[0], 224))
     if isinstance(methods, str) or not methods: raise ValueError(f'methods={methods!r} is not valid; accepted: a non-empty list of {", ".join(map(repr, METHODS))}')
     for m in methods: check_choice('method', m, METHODS)
-    if amp is not None and not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: None (native bfloat16 only), True or False')
     if root is not None and (not isinstance(root, (str, Path)) or not Path(root).is_dir()):
         raise ValueError(f'root={root!r} is not valid; accepted: None or an existing folder holding the dataset')
     options = {} if options is None else options
@@ -85,7 +84,7 @@ def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backb
     _check_design(methods, backbone, options, fusion_model, fusion_seeds, paired)
     return dict(dataset=dataset, ipc=check_int('ipc', ipc, min=1), methods=list(methods), seeds=check_seeds('seeds', seeds),
                 protocol=protocol, net=net, epochs=None if epochs is None else check_int('epochs', epochs, min=1), backbone=backbone,
-                eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=amp,
+                eval_every=check_float('eval_every', eval_every, min=0, max=1, min_open=True), amp=check_amp(amp),
                 root=None if root is None else str(root), options=dict(options), fusion_model=fusion_model,
                 max_test=None if max_test is None else check_int('max_test', max_test, min=1), students=check_students(students),
                 distill_seeds=check_seeds('distill_seeds', distill_seeds), fusion_seeds=fusion_seeds, paired=paired)
@@ -598,8 +597,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     if net is not None: check_choice('net', net, NETS)
     seeds = check_seeds('seeds', seeds)
     eval_every = check_float('eval_every', eval_every, min=0, max=1, min_open=True)
-    if amp is not None and not isinstance(amp, bool): raise ValueError(f'amp={amp!r} is not valid; accepted: None, True or False')
-    amp = native_bf16(device) if amp is None else amp  # the record holds what ran
+    amp = native_bf16(device) if check_amp(amp) is None else amp  # the record holds what ran
     p = get_protocol(protocol, None, epochs)
     xt, yt = _test_set(dataset, root)
     if max_test is not None: xt, yt = xt[:check_int('max_test', max_test, min=1)], yt[:max_test]
