@@ -11,10 +11,10 @@ from .core import check_choice, save_json, load_json, versions, atomic_write
 from .eval import NETS
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 't_interval', 'variance_components', 'verdict', 'n_to_resolve',
-           'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'results_table', 'paired_table',
-           'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows',
-           'readme_block', 'sync_readme']
+__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
+           'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'results_table',
+           'paired_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding',
+           'paired_rows', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #9f901f81
 def t_interval(x, # one value per independent unit (e.g. distillation seed)
@@ -387,21 +387,25 @@ def _moves(path, repo, moves)->dict:
     rec = load_json(f)
     return rec['moves'] if Path(rec['table']) == Path(path) else {}
 
+SETTINGS = (Path('figures/tables/fashion-half'),)  # other settings whose paired effects join the README's (the denoiser never saw the classes)
+
 def paired_rows(folder, # a folder of 05_eval runs (`ipc<N>-net<X>/table_*.json`)
                 repo='.')->list:
     "Every paired effect of EVLF in the runs of `folder` made with two or more distillation seeds: host, IPC, net, the difference and its design."
-    rows = []
-    for (net, ipc), r in _read_runs(Path(repo)/folder).items():
+    rows, f = [], Path(repo)/folder
+    if not f.is_dir(): return rows
+    for (net, ipc), r in _read_runs(f).items():
         t = r['t']
         for h, p in (t.get('paired') or {}).items():
             if p['n'] < 2: continue
-            rows.append(dict(host=h, ipc=ipc, net=net, sets=p['n'], students=len(t['params']['seeds']),
+            rows.append(dict(backbone=t['params']['backbone'], host=h, ipc=ipc, net=net, sets=p['n'], students=len(t['params']['seeds']),
                              fusion=t['params'].get('fusion_seeds', 'shipped'), file=r['file'], **{k: p[k] for k in ('mean', 'ci', 'verdict', 'n_to_resolve')}))
     return sorted(rows, key=lambda q: (q['host'], NETS.index(q['net']) if q['net'] in NETS else 9, q['ipc']))
 
 def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
                  repo='.', # the repository root (paths in the block are relative to it)
                  moves=None, # a record of what moved since an earlier run of that table (None: no column)
+                 also=SETTINGS, # further folders of 05_eval runs whose paired effects join the table, after the main folder's
                 )->str:
     "The README's headline: the main table (mean and interval over distilled sets), EVLF's paired effect at every IPC run, and the finding."
     saved = load_json(Path(repo)/path)
@@ -421,12 +425,13 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
     head = (f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']}, {pr['epochs']} epochs), "
             f"{len(D)} distilled sets per method (distillation seeds {', '.join(map(str, D))}) x {S} student seed{'s'*(S > 1)} each; test accuracy in %, "
             + ('mean and 95% t-interval over the sets:' if len(D) > 1 else 'mean +- std over the student seeds:'))
-    folder = Path(path).parent.parent
-    eff = paired_rows(folder, repo)
+    folders = [Path(path).parent.parent, *map(Path, also)]
+    eff = [q for f in folders for q in paired_rows(f, repo)]
+    where = ' and '.join(f'`{f.as_posix()}`' for f in folders if (Path(repo)/f).is_dir())
     effects = [] if not eff else ['', f"**Does EVLF help?** Host+EVLF minus host in points of final accuracy, paired by distillation and student seed, "
-                                      f"with its 95% t-interval over distillation seeds (every run of `{folder.as_posix()}` with two or more):", '',
-                                  '| host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |', '|---|---|---|---|---|---|---|---|'] + \
-        [f"| {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} | "
+                                      f"with its 95% t-interval over distillation seeds (every run of {where} with two or more):", '',
+                                  '| backbone | host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |', '|---|---|---|---|---|---|---|---|---|'] + \
+        [f"| {q['backbone']} | {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} | "
          f"{'one per distillation seed' if q['fusion'] == 'distill' else 'shipped'} |" for q in eff]
     moved = ('' if not mv else f" The last column is the same table before the references' conventions became the defaults "
              f"(`{Path(moves).as_posix()}`: {load_json(Path(repo)/moves)['what_changed']}).")
