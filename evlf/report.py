@@ -12,9 +12,9 @@ from .eval import NETS
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
-           'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'results_table',
-           'paired_table', 'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding',
-           'paired_rows', 'readme_block', 'sync_readme']
+           'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'main_job_cost',
+           'predicted_seconds', 'choose_design', 'results_table', 'paired_table', 'to_markdown', 'plot_results',
+           'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #9f901f81
 def t_interval(x, # one value per independent unit (e.g. distillation seed)
@@ -120,6 +120,40 @@ def paired_differences(results:dict, # method -> pooled result
                        stat:str='final', level:float=0.95)->dict:
     "Host -> `paired_difference(host+evlf, host)` for each host whose two arms are in `results`."
     return {h: paired_difference(results[f'{h}+evlf'], results[h], stat, level) for h in ('d4m', 'mgd3') if h in results and f'{h}+evlf' in results}
+
+# %% ../nbs/05c_report.ipynb #114834b0
+def main_job_cost(timing:dict)->dict:
+    "A measured main-job run split into seconds: fixed, the first distillation seed, each later seed, each round of students."
+    p, st = timing['params'], timing['stages']
+    nd, ns, nm = len(p['distill_seeds']), len(p['seeds']), len(p['methods'])
+    seed_s = {d: sum(v for k, v in st['distill_sets'].items() if k.endswith(f' seed {d}')) for d in p['distill_seeds']}
+    later = [seed_s[d] for d in p['distill_seeds'][1:]] or [seed_s[p['distill_seeds'][0]]]
+    rounds = math.ceil(nd*ns*nm/st['workers'])
+    fixed = (timing['wall_s'] if 'wall_s' in timing else st['total']) - st['distill'] - st['students']
+    return dict(first_seed=seed_s[p['distill_seeds'][0]], per_seed=float(np.mean(later)), round=st['students']/rounds, workers=st['workers'],
+                methods=nm, fixed=fixed, measured=dict(distill_seeds=nd, seeds=ns, wall_s=timing.get('wall_s'), total_s=st['total']))
+
+def predicted_seconds(cost:dict, # from `main_job_cost`
+                      distill_seeds:int, # distilled sets per method
+                      seeds:int, # students per set
+                     )->float:
+    "The main job's predicted wall time with `distill_seeds` sets x `seeds` students per method."
+    return cost['fixed'] + cost['first_seed'] + (distill_seeds - 1)*cost['per_seed'] + math.ceil(distill_seeds*seeds*cost['methods']/cost['workers'])*cost['round']
+
+def choose_design(designs:list, # dicts with `predicted_s` and `halfwidth` (the widest over the hosts)
+                  budget_s:float, # the time budget
+                  target_halfwidth:float, # the half-width (points) a design must reach to resolve what is seen
+                 )->dict|None:
+    "The narrowest design within the budget if it reaches the target; else the cheapest that reaches it (its overshoot named); else None."
+    fits = [q for q in designs if q['predicted_s'] <= budget_s]
+    within = min(fits, key=lambda q: (q['halfwidth'], q['predicted_s'])) if fits else None
+    if within is not None and within['halfwidth'] <= target_halfwidth: return dict(within, rule='narrowest within the budget', over_budget_s=0.0)
+    precise = [q for q in designs if q['halfwidth'] <= target_halfwidth]
+    if not precise: return None
+    q = min(precise, key=lambda q: (q['predicted_s'], q['halfwidth']))
+    return dict(q, rule=f'no design within the budget reaches the target half-width {target_halfwidth} points: the cheapest that does',
+                over_budget_s=max(0.0, q['predicted_s'] - budget_s))
+
 
 # %% ../nbs/05c_report.ipynb #93c565e2
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source

@@ -3,6 +3,7 @@ import json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
 from evlf.eval import NUMERICS
+from evlf.report import main_job_cost, predicted_seconds, choose_design
 
 pm = pytest.importorskip('papermill')
 REPO = Path(__file__).resolve().parents[1]
@@ -119,12 +120,17 @@ def test_unseen_bad_parameters(tmp_path, params, msg):
     assert not (tmp_path/'figs').exists() or not any((tmp_path/'figs').iterdir())
 
 def test_variance(env, tmp_path):
-    "11_variance end to end on a tiny backbone: components of both hosts' paired differences, no design without a timing."
+    "11_variance end to end on a tiny backbone: components of both hosts' paired differences, and every design priced from the measured main job."
+    timing = REPO/'figures'/'main_job_timing.json'
     run('11_variance', tmp_path/'11.ipynb', **BASE, ipcs=[2], designs_ipc=2, distill_seeds=2, seeds=2, fusion_seeds=1, epochs=2, max_test=200,
-        fusion_model=env['fusion'], out=str(tmp_path), students=str(tmp_path/'students'))
+        fusion_model=env['fusion'], out=str(tmp_path), students=str(tmp_path/'students'), timing=str(timing), max_distill_seeds=3, max_seeds=2)
     rec = outputs(tmp_path, 'variance-fashion-mnist', ('png', 'pdf', 'json', 'md'))
     d = rec['data']
-    assert set(d['components']) == {'ipc2-d4m', 'ipc2-mgd3'} and d['designs'] == [] and d['choice'] is None
+    assert set(d['components']) == {'ipc2-d4m', 'ipc2-mgd3'}
+    cm = main_job_cost(json.loads(timing.read_text()))
+    assert [(q['distill_seeds'], q['seeds']) for q in d['designs']] == [(2, 1), (2, 2), (3, 1), (3, 2)]
+    for q in d['designs']: assert q['predicted_s'] == pytest.approx(predicted_seconds(cm, q['distill_seeds'], q['seeds']))
+    assert d['choice'] == choose_design(d['designs'], 1200, 1.5)
     for c in d['components'].values():
         assert c['paired']['n'] == 2 and c['paired']['within_sd'] is not None and c['fusion'] is None
         assert [q['students'] for q in c['paired']['per_distill_seed']] == [2, 2]  # two students a set, paired by seed
