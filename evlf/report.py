@@ -466,7 +466,7 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
                                       f"with its 95% t-interval over distillation seeds (every run of {where} with two or more):", '',
                                   '| backbone | host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |', '|---|---|---|---|---|---|---|---|---|'] + \
         [f"| {q['backbone']} | {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} | "
-         f"{'one per distillation seed' if q['fusion'] == 'distill' else 'shipped'} |" for q in eff]
+         f"{'one per set' if q['fusion'] == 'distill' else 'shipped'} |" for q in eff]
     moved = ('' if not mv else f" The last column is the same table before the references' conventions became the defaults "
              f"(`{Path(moves).as_posix()}`: {load_json(Path(repo)/moves)['what_changed']}).")
     return '\n'.join([_MARKS[0].format(src=f'`{Path(path).as_posix()}`'), head, '', *rows, *effects, '', finding(saved) + moved, _MARKS[1]])
