@@ -13,8 +13,9 @@ from .eval import NETS
 # %% auto #0
 __all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
            'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'main_job_cost',
-           'predicted_seconds', 'choose_design', 'results_table', 'paired_table', 'to_markdown', 'plot_results',
-           'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows', 'readme_block', 'sync_readme']
+           'predicted_seconds', 'narrowest_within', 'choose_design', 'results_table', 'paired_table', 'to_markdown',
+           'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows', 'readme_block',
+           'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #9f901f81
 def t_interval(x, # one value per independent unit (e.g. distillation seed)
@@ -140,13 +141,17 @@ def predicted_seconds(cost:dict, # from `main_job_cost`
     "The main job's predicted wall time with `distill_seeds` sets x `seeds` students per method."
     return cost['fixed'] + cost['first_seed'] + (distill_seeds - 1)*cost['per_seed'] + math.ceil(distill_seeds*seeds*cost['methods']/cost['workers'])*cost['round']
 
+def narrowest_within(designs:list, budget_s:float)->dict|None:
+    "The design with the narrowest half-width whose predicted time fits `budget_s` (the cheaper of equals); None if none fits."
+    fits = [q for q in designs if q['predicted_s'] <= budget_s]
+    return min(fits, key=lambda q: (q['halfwidth'], q['predicted_s'])) if fits else None
+
 def choose_design(designs:list, # dicts with `predicted_s` and `halfwidth` (the widest over the hosts)
                   budget_s:float, # the time budget
                   target_halfwidth:float, # the half-width (points) a design must reach to resolve what is seen
                  )->dict|None:
     "The narrowest design within the budget if it reaches the target; else the cheapest that reaches it (its overshoot named); else None."
-    fits = [q for q in designs if q['predicted_s'] <= budget_s]
-    within = min(fits, key=lambda q: (q['halfwidth'], q['predicted_s'])) if fits else None
+    within = narrowest_within(designs, budget_s)
     if within is not None and within['halfwidth'] <= target_halfwidth: return dict(within, rule='narrowest within the budget', over_budget_s=0.0)
     precise = [q for q in designs if q['halfwidth'] <= target_halfwidth]
     if not precise: return None
