@@ -50,7 +50,7 @@ test-py:
 
 # Every figure and table: papermill runs nbs/<notebook>.ipynb with figures/params/<notebook>[-variant].yaml into runs/
 # (git-ignored); the notebooks write figures/. `make figures ONLY=06_samples` runs the params files whose name
-# contains 06_samples; a failed run is reported at the end and the others still run.
+# contains 06_samples (ONLY=06_samples.yaml: that file alone); a failed run is reported at the end and the others still run.
 figures: install
 	$(BIN)/evlf figures --params figures/params --out runs $(if $(ONLY),--only $(ONLY))
 

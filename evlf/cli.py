@@ -63,15 +63,17 @@ def _expand(params:dict, declared:set)->list:
 
 def figure_runs(params_dir='figures/params', # folder of <notebook>[-variant].yaml files
                 nbs='nbs', # folder of the notebooks
-                only:str|None=None, # keep only the runs whose name (params file stem, plus -ipcN-netX when expanded) contains this
+                only:str|None=None, # keep only the runs whose name (params file stem, plus -ipcN-netX when expanded) contains this; 'X.yaml': only that file's runs
                )->list:
     "The planned runs: `(notebook, output name, parameters)`, checked against each notebook's parameters."
     import yaml, papermill as pm
     files = sorted(Path(params_dir).glob('*.yaml'))
     if not files: raise FileNotFoundError(f'no params files (*.yaml) in {params_dir}')
     plan = []
+    one = only.removesuffix('.yaml') if only and only.endswith('.yaml') else None  # a file named in full: that file, not its variants
     for f in files:
-        if only and only not in f.stem and not only.startswith(f.stem): continue
+        if one is not None and f.stem != one: continue
+        if only and one is None and only not in f.stem and not only.startswith(f.stem): continue
         nb = Path(nbs)/f'{f.stem.split("-")[0]}.ipynb'
         if not nb.exists(): raise FileNotFoundError(f'{f}: no notebook {nb} (a params file is named <notebook>[-variant].yaml)')
         params = yaml.safe_load(f.read_text()) or {}
@@ -80,9 +82,9 @@ def figure_runs(params_dir='figures/params', # folder of <notebook>[-variant].ya
         for suffix, p in _expand(params, declared):
             unknown = sorted(set(p) - declared)
             if unknown: raise ValueError(f'{f}: {unknown} are not parameters of {nb.name}; accepted: {sorted(declared)}')
-            if not only or only in f'{f.stem}{suffix}': plan.append((nb, f'{f.stem}{suffix}', p))
+            if not only or one is not None or only in f'{f.stem}{suffix}': plan.append((nb, f'{f.stem}{suffix}', p))
     if only and not plan:
-        raise ValueError(f'only={only!r} matches no run; params files: {", ".join(f.stem for f in files)} (05_eval runs expand to <stem>-ipcN-netX)')
+        raise ValueError(f'only={only!r} matches no run; params files: {", ".join(f.stem for f in files)} (05_eval runs expand to <stem>-ipcN-netX; <stem>.yaml names one file)')
     return plan
 
 def run_figures(params_dir='figures/params', nbs='nbs', out='runs', only:str|None=None, dry_run:bool=False)->list:
