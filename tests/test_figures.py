@@ -223,3 +223,11 @@ def test_committed_student_records():
         assert r['numerics'] == meta['numerics'] == NUMERICS, f'{f}: numerics {r["numerics"]}, not {NUMERICS}: stale, delete it'
         assert r['versions']['torch'] and r['history'][-1][1] == r['final'], f
         assert meta['source'].startswith('$EVLF_CACHE/'), f"{f.parent}: meta.json's source should be relative to $EVLF_CACHE, not a machine's path"
+
+def test_skip_test_cells_ends_its_cell():
+    "`skip_test_cells` acts from the next cell on: a check in its own cell would run under papermill, against a record the run just replaced."
+    for f in sorted(NBS.glob('*.ipynb')):
+        for c in json.loads(f.read_text())['cells']:
+            src = ''.join(c['source']).strip()
+            if c['cell_type'] == 'code' and 'under_papermill(globals()): skip_test_cells()' in src:
+                assert 'skip_test_cells()' in src.splitlines()[-1], f'{f.name}: code after skip_test_cells() in its cell'
