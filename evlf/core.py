@@ -136,6 +136,7 @@ def versions(pkgs=_PKGS)->dict:
         try: out[p] = _md.version(p)
         except _md.PackageNotFoundError: out[p] = None
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
+    out['cpu'] = torch.backends.cpu.get_cpu_capability() + (' bf16' if native_bf16('cpu') else '')  # CPU results differ by these (oneDNN's kernels)
     return out
 
 def save_json(obj, path, **kwargs)->Path:
