@@ -108,6 +108,9 @@ def test_unseen_quality(env, tmp_path):
                                'target, fine-tuned full on plain', 'target, fine-tuned full on fused', 'target, tiny-fashion-tiny (has seen them)']
     assert all(len(h) == 15 for h in d['per_image'].values()) and all(a['ci95'][0] <= a['recognised'] <= a['ci95'][1] for a in d['arms'].values())
     assert [(x['a'], x['b']) for x in d['differences']][-2] == ('target, fine-tuned full on fused', 'target, fine-tuned full on plain')
+    for x in d['differences']:  # arms alike on every image are said to be, not 'not resolved'
+        same = d['per_image'][x['a']] == d['per_image'][x['b']]
+        assert (x['verdict'] == 'identical on every image') == same and x['verdict'] in ('identical on every image', 'higher', 'lower', 'not resolved at this n')
 
 @pytest.mark.parametrize('params,msg', [(dict(backbone='fashion-tiny'), "backbone='fashion-tiny' is not valid: it has seen every class"),
                                         (dict(reference='fashion-half'), "reference='fashion-half' is not valid"),
