@@ -78,7 +78,7 @@ def encode_class(ds, # a dataset with `.targets`
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
                 z:torch.Tensor, # unscaled latents `[N, C, h, w]` of one class
                 tokens:torch.Tensor, # the class text's token states `[1, L, D]`
-                batch_size:int=512, # latents per fusion call
+                batch_size:int=64, # latents per fusion call (`fuse_latents`'s default)
                )->torch.Tensor:
     "One class's fused latents $z_{fused}$ (unscaled, shape of `z`), or `z` itself when `fusion` is None."
     if fusion is None: return z
