@@ -43,6 +43,19 @@ def test_figures_keep_one_copy_of_each_table():
     assert g.stat().st_size < 20_000 and (g.parent/'gradcam-fashion-mnist-d4m.npz').exists()
 
 
+def test_bench_readme_main_job_rerun_is_its_record():
+    "bench/README's 2026-12-03 main-job numbers are those of its record and of the earlier one."
+    import json
+    new, old = (json.loads((REPO/'figures'/f).read_text()) for f in ('main_job_timing-2026-12-03.json', 'main_job_timing.json'))
+    st, so = new['stages'], old['stages']
+    assert [round(new['wall_s']), round(st['distill']), round(st['students']), round(so['students'])] == [1545, 419, 1109, 1185]
+    assert [round(st['distill_sets']['d4m+evlf seed 0']), round(so['distill_sets']['d4m+evlf seed 0'])] == [152, 222]
+    assert (round(old['wall_s'] - new['wall_s']), round(new['wall_s']) - 1200) == (229, 345)
+    assert {m: r['final_mean'] for m, r in new['results'].items()} == {m: r['final_mean'] for m, r in old['results'].items()}
+    text = (REPO/'bench'/'README.md').read_text()
+    assert all(x in text for x in ('1,545 s (25.8 min)', '419 s', '152 s against 222 s', '1,109 s against', 'by 345 s'))
+
+
 @pytest.mark.timeout(900)
 def test_readme_example_runs(tmp_path):
     "The README's Python example, as written, on a throw-away cache."
