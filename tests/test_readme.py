@@ -45,8 +45,8 @@ def test_figures_keep_one_copy_of_each_table():
 
 def test_bench_readme_main_job_rerun_is_its_record():
     "bench/README's 2026-12-03 main-job numbers are those of its record and of the earlier one."
-    import json
-    new, old = (json.loads((REPO/'figures'/f).read_text()) for f in ('main_job_timing-2026-12-03.json', 'main_job_timing.json'))
+    from evlf.core import load_json
+    new, old = (load_json(REPO/'figures'/f) for f in ('main_job_timing-2026-12-03.json', 'main_job_timing.json'))
     st, so = new['stages'], old['stages']
     assert [round(new['wall_s']), round(st['distill']), round(st['students']), round(so['students'])] == [1545, 419, 1109, 1185]
     assert [round(st['distill_sets']['d4m+evlf seed 0']), round(so['distill_sets']['d4m+evlf seed 0'])] == [152, 222]
