@@ -21,10 +21,10 @@ NUMERICS = 2  # the students' arithmetic, in every result and its cache key: bum
 TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet': 64}  # the students' input side; ImageNet-style folders: 224
 
 # %% auto #0
-__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'TABLE_DISTILL_SEEDS', 'check_net_size', 'check_students',
-           'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol', 'get_protocol',
-           'normalizer', 'dsa_augment', 'eval_epochs', 'train_students', 'get_teacher', 'evaluate', 'evaluate_all',
-           'table_folder']
+__all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'TABLE_DISTILL_SEEDS', 'TABLE_EVAL_EVERY', 'check_net_size',
+           'check_students', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
+           'get_protocol', 'normalizer', 'dsa_augment', 'eval_epochs', 'train_students', 'get_teacher', 'evaluate',
+           'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -60,7 +60,7 @@ def _check_design(methods:list, backbone:str, options:dict, fusion_model, fusion
         if not (WEIGHTS_DIR/backbone/f'fusion-{variant}'/'training_record.json').exists():
             raise ValueError(f"fusion_seeds='distill' is not valid for backbone={backbone!r}: it ships no {variant} fusion module whose recipe to retrain; accepted: 'shipped'")
 
-def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=0.2, amp=None,
+def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=1.0, amp=None,
                  root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seeds=3, fusion_seeds='shipped', paired=True)->dict:
     "Validate the notebook's parameters; return them converted (ipc, epochs, max_test as ints; seeds, distill_seeds as lists; root, fusion_model, students as str)."
     # evlf.sampler and evlf.backbone load diffusers and transformers: imported here, so that `import evlf.eval` stays light
@@ -369,10 +369,10 @@ def _prep(x:torch.Tensor, device)->torch.Tensor:
     return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
 
 @torch.inference_mode()
-def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int=500, amp:bool=False)->torch.Tensor:
-    "Test accuracy of every stacked student `[S]`, `x` uint8 or float in [0, 1] already on the device."
+def _accuracy(model, x:torch.Tensor, y:torch.Tensor, norm:tuple, batch:int|None=None, amp:bool=False)->torch.Tensor:
+    "Test accuracy of every stacked student `[S]`, `x` uint8 or float in [0, 1] already on the device; `batch` None: 64 on a CPU, else 500."
     model.train(False)
-    correct = 0
+    correct, batch = 0, batch or (64 if x.device.type == 'cpu' else 500)
     for i in range(0, len(x), batch):
         xb = (_prep(x[i:i+batch], x.device) - norm[0])/norm[1]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp): out = model(xb, shared=True)
@@ -572,8 +572,13 @@ def _result(meta:dict, p:Protocol, seeds:list, recs:list, todo:list, folder, n_t
     return dict(meta, n_train=n_train, epochs=p.epochs, seeds=seeds, final=[r['final'] for r in recs], best=[r['best'] for r in recs],
                 **_summary(recs), seconds_per_student=float(np.mean([r['seconds'] for r in recs])),
                 cached_seeds=[s for s in seeds if s not in todo], folder=str(folder) if folder else None,
-                note=f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {meta['eval_every']:.0%} "
-                     "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
+                note=_note(meta['eval_every']))
+
+def _note(eval_every:float)->str:
+    "What `final` and `best` mean for students tested every `eval_every` of their epochs."
+    if len(eval_epochs(100, eval_every)) == 1: return "final: test accuracy after the last epoch, the students' only test (as DC's evaluator); best: the same"
+    return (f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {eval_every:.0%} "
+            "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
 
 # %% ../nbs/05_eval.ipynb #2b98922d
 def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` (e.g. the whole training set)
@@ -648,9 +653,12 @@ def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
 
 # %% ../nbs/05_eval.ipynb #e8f9cde5
 TABLE_DISTILL_SEEDS = (0, 1, 2)  # the committed tables' distillation seeds (figures/params); a run with others writes beside them
+TABLE_EVAL_EVERY = 0.2  # and how often their students were tested (for `best`); the main job tests once and writes beside them
 
-def table_folder(dataset:str, ipc:int, net:str, distill_seeds=None, root='figures')->Path:
-    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, suffixed unless the seeds are the committed tables'."
+def table_folder(dataset:str, ipc:int, net:str, distill_seeds=None, root='figures', eval_every:float|None=None)->Path:
+    "Where 05_eval writes a table by default: `<root>/tables/<dataset>/ipc<ipc>-net<net>`, suffixed unless the seeds and tests are the committed tables'."
     d = None if distill_seeds is None else check_seeds('distill_seeds', distill_seeds)
     tail = '' if d is None or d == list(TABLE_DISTILL_SEEDS) else f'-dseed{d[0]}' if len(d) == 1 else '-dseeds' + '-'.join(map(str, d))
+    if eval_every is not None and check_float('eval_every', eval_every, min=0, max=1, min_open=True) != TABLE_EVAL_EVERY:
+        tail += '-tested-once' if len(eval_epochs(100, eval_every)) == 1 else f'-eval{eval_every:g}'
     return Path(root)/'tables'/dataset/(f'ipc{ipc}-net{net}' + tail)
