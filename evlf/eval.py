@@ -23,8 +23,8 @@ TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet'
 # %% auto #0
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'TABLE_DISTILL_SEEDS', 'TABLE_EVAL_EVERY', 'check_net_size',
            'check_students', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
-           'get_protocol', 'normalizer', 'dsa_augment', 'eval_epochs', 'train_students', 'get_teacher', 'evaluate',
-           'evaluate_all', 'table_folder']
+           'get_protocol', 'normalizer', 'dsa_augment', 'eval_epochs', 'tested_once', 'train_students', 'get_teacher',
+           'evaluate', 'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -386,6 +386,10 @@ def eval_epochs(epochs:int, eval_every:float)->list:
     k = max(1, round(1/eval_every))
     return sorted({max(1, round(epochs*i/k)) for i in range(1, k + 1)} | {epochs})
 
+def tested_once(eval_every:float)->bool:
+    "Whether students tested every `eval_every` of their epochs are tested only after the last (DC's evaluator), so `best` is `final`."
+    return len(eval_epochs(100, eval_every)) == 1
+
 def _lr_factor(p:Protocol):
     "Per-epoch learning-rate factor of protocol `p`."
     if p.optimizer == 'adamw': return lambda e: 0.5*(1 + math.cos(math.pi*e/p.epochs))
@@ -576,7 +580,7 @@ def _result(meta:dict, p:Protocol, seeds:list, recs:list, todo:list, folder, n_t
 
 def _note(eval_every:float)->str:
     "What `final` and `best` mean for students tested every `eval_every` of their epochs."
-    if len(eval_epochs(100, eval_every)) == 1: return "final: test accuracy after the last epoch, the students' only test (as DC's evaluator); best: the same"
+    if tested_once(eval_every): return "final: test accuracy after the last epoch, the students' only test (as DC's evaluator); best: the same"
     return (f"final: test accuracy after the last epoch; best: the highest test accuracy of the evaluations every {eval_every:.0%} "
             "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
 
@@ -660,5 +664,5 @@ def table_folder(dataset:str, ipc:int, net:str, distill_seeds=None, root='figure
     d = None if distill_seeds is None else check_seeds('distill_seeds', distill_seeds)
     tail = '' if d is None or d == list(TABLE_DISTILL_SEEDS) else f'-dseed{d[0]}' if len(d) == 1 else '-dseeds' + '-'.join(map(str, d))
     if eval_every is not None and check_float('eval_every', eval_every, min=0, max=1, min_open=True) != TABLE_EVAL_EVERY:
-        tail += '-tested-once' if len(eval_epochs(100, eval_every)) == 1 else f'-eval{eval_every:g}'
+        tail += '-tested-once' if tested_once(eval_every) else f'-eval{eval_every:g}'
     return Path(root)/'tables'/dataset/(f'ipc{ipc}-net{net}' + tail)

@@ -8,7 +8,7 @@ import math, re
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 from .core import check_choice, save_json, load_json, versions, atomic_write
-from .eval import NETS, eval_epochs
+from .eval import NETS, tested_once
 
 # %% auto #0
 __all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
@@ -187,7 +187,7 @@ def _between(r:dict, k:str='final'):
 
 def tested_often(results:dict)->bool:
     "Whether some result's students were tested more than once, so that its `best` differs from `final` (results without `eval_every`: yes)."
-    return any(len(eval_epochs(100, r['eval_every'])) > 1 if r.get('eval_every') else True for r in results.values())
+    return any(not tested_once(r['eval_every']) if r.get('eval_every') else True for r in results.values())
 
 def results_table(results:dict, # method -> `pool_runs` (or, for one set, what `evaluate` returned)
                   dataset:str, # the real dataset
