@@ -187,7 +187,7 @@ def _between(r:dict, k:str='final'):
 
 def tested_often(results:dict)->bool:
     "Whether some result's students were tested more than once, so that its `best` differs from `final` (results without `eval_every`: yes)."
-    return any(not tested_once(r['eval_every']) if r.get('eval_every') else True for r in results.values())
+    return any(not r.get('eval_every') or not tested_once(r['eval_every']) for r in results.values())
 
 def results_table(results:dict, # method -> `pool_runs` (or, for one set, what `evaluate` returned)
                   dataset:str, # the real dataset
