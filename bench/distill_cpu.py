@@ -15,17 +15,19 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--ipc', type=int, default=10); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--methods', default='random,d4m,d4m+evlf,mgd3,mgd3+evlf')
-    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s choice)')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: evlf.sampler.DISTILL_THREADS, 2)')
     ap.add_argument('--random-weights', action='store_true', help='random fashion-tiny weights and fusion (a dry run)')
     ap.add_argument('--out', default='figures/distill_cpu')
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix='evlf-bench-'))
     os.environ['EVLF_CACHE'] = str(work/'cache')   # cold caches: the numbers include every step once
     import torch
-    if a.threads: torch.set_num_threads(a.threads)
     from evlf.backbone import load_backbone, tiny_backbone
     from evlf.data import get_dataset
     from evlf.sampler import distill, distill_params, encode_class, fused_class, get_fusion
+    import evlf.sampler
+    if a.threads: evlf.sampler.DISTILL_THREADS = a.threads  # the samplers pin their own count; this run measures another
+    torch.set_num_threads(evlf.sampler.DISTILL_THREADS)
     from evlf.core import save_json, versions
     ds = get_dataset('fashion-mnist', 'train')
     if a.random_weights:

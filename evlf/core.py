@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'get_device', 'native_bf16', 'check_amp', 'cache_dir',
-           'fingerprint', 'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json', 'save_figure',
-           'check_list', 'check_optional_int', 'check_out', 'check_seeds', 'injected_params', 'skip_test_cells',
-           'under_papermill', 'check_param_names', 'say', 'duration', 'Progress']
+__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'cpu_threads', 'get_device', 'native_bf16', 'check_amp',
+           'cache_dir', 'fingerprint', 'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json',
+           'save_figure', 'check_list', 'check_optional_int', 'check_out', 'check_seeds', 'injected_params',
+           'skip_test_cells', 'under_papermill', 'check_param_names', 'say', 'duration', 'Progress']
 
 # %% ../nbs/00_core.ipynb #d9411469
 def check_choice(name:str, value, choices):
@@ -53,6 +53,21 @@ def seed_everything(seed:int, # the seed for python, numpy and torch
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator(device).manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #1ea64d76
+@contextlib.contextmanager
+def cpu_threads(n:int|None):
+    "Run the block with `n` torch and OpenMP/BLAS threads (None: as they are), restoring the counts after."
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    n, before = check_int('threads', n, min=1), torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n): yield
+    finally: torch.set_num_threads(before)
+
 
 # %% ../nbs/00_core.ipynb #c28f2348
 def get_device(device:str|torch.device|None=None)->torch.device:

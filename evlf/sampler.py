@@ -15,17 +15,17 @@ from diffusers.models.embeddings import LabelEmbedding
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
-from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint
+from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint, cpu_threads
 from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE', 'HOST_DEFAULTS', 'HOSTS',
-           'image_generators', 'dataset_fingerprint', 'encode_class', 'fused_class', 'prototypes', 'host_scheduler',
-           'D4MPipeline', 'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser',
-           'distill_params', 'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'finetuned_denoiser',
-           'get_backbone', 'distilled']
+__all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE',
+           'HOST_DEFAULTS', 'HOSTS', 'image_generators', 'dataset_fingerprint', 'encode_class', 'fused_class',
+           'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline',
+           'difffit_parameters', 'finetune_denoiser', 'distill_params', 'check_fusion_model', 'check_options',
+           'get_fusion', 'distill', 'finetuned_denoiser', 'get_backbone', 'distilled']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -50,6 +50,12 @@ def _match_channels(x:torch.Tensor, c:int)->torch.Tensor:
 # %% ../nbs/04_sampler.ipynb #ddfca4ae
 def _vae_channels(bb)->int: return bb.vae.config.in_channels
 
+DISTILL_THREADS = 2  # torch and OpenMP threads of every set-making computation on a CPU (None: leave them); the count the committed sets were made with
+
+def _pinned(bb):
+    "A context that runs on `DISTILL_THREADS` threads when backbone `bb` is on a CPU (float bits move with the count)."
+    return cpu_threads(DISTILL_THREADS if bb is not None and torch.device(bb.device).type == 'cpu' else None)
+
 def _cached(path:Path, fn):
     "The tensor saved at `path`, or `fn()` saved there (atomically) first."
     if path.exists(): return torch.load(path, weights_only=True)
@@ -69,8 +75,9 @@ def encode_class(ds, # a dataset with `.targets`
                 )->torch.Tensor:
     "Unscaled VAE latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
-    enc = lambda: torch.cat([bb.encode_images(_match_channels(images_of(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
-                             for i in range(0, len(idx), batch_size)])
+    def enc():
+        with _pinned(bb): return torch.cat([bb.encode_images(_match_channels(images_of(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
+                                            for i in range(0, len(idx), batch_size)])
     if not cache: return enc()
     return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
 
@@ -95,8 +102,9 @@ def fused_class(ds, # a dataset with `.targets` and `.prompts`
     z = encode_class(ds, bb, label, encode_batch)
     if fusion is None: return z
     key = f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
-    return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt',
-                   lambda: _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens))
+    def fuse():
+        with _pinned(bb): return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)
+    return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt', fuse)
 
 # %% ../nbs/04_sampler.ipynb #447390fb
 def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
@@ -709,11 +717,12 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     todo = writer.missing()
     state.wait_for_everyone()
     den = None if bb is None else bb.denoiser
-    if bb is not None and p['finetune']:
-        with state.main_process_first():
-            den = _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
-    for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
-        writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
+    with _pinned(bb):
+        if bb is not None and p['finetune']:
+            with state.main_process_first():
+                den = _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
+        for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
+            writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
     state.wait_for_everyone()
     return out_dir
 
@@ -730,7 +739,7 @@ def finetuned_denoiser(dataset, # a dataset name (or class view) or dataset obje
     p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **{**options, 'finetune': True})
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'])
-    return _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, check_int('seed', seed, min=0), ro['encode_batch'], ro['progress'])
+    with _pinned(bb): return _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, check_int('seed', seed, min=0), ro['encode_batch'], ro['progress'])
 
 # %% ../nbs/04_sampler.ipynb #7099b1c2
 HOSTS = ('d4m', 'mgd3')  # the late-fusion hosts EVLF is added to
