@@ -18,11 +18,12 @@ from evlf.data import load_real
 def make_set(method:str, ipc:int, seed:int, threads:int, pinned:bool, out:Path)->tuple:
     "The set's folder made with the caller on `threads` threads, pinned or not, and its seconds."
     shutil.rmtree(out, ignore_errors=True)
-    S.DISTILL_THREADS, before = (2 if pinned else None), torch.get_num_threads()
+    pin, before = S.DISTILL_THREADS, torch.get_num_threads()
+    S.DISTILL_THREADS = pin if pinned else None
     torch.set_num_threads(threads)
     t = time.time()
     try: S.distill(load_real('fashion-mnist'), 'fashion-tiny', method, ipc, seed=seed, out_dir=out, progress=False)
-    finally: torch.set_num_threads(before); S.DISTILL_THREADS = 2
+    finally: torch.set_num_threads(before); S.DISTILL_THREADS = pin
     return out, time.time() - t
 
 def differing(a:Path, b:Path)->list:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
-from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write, native_bf16, check_amp
+from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write, native_bf16, check_amp, cpu_threads
 from .data import get_dataset, load_distilled, ArrayImages, parse_dataset, dataset_slug
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
@@ -636,16 +636,12 @@ def evaluate_all(sets:dict, # name -> distilled folder (or `ArrayImages`)
     tell = on_done or (lambda name, seed, cached: None)
     if workers > 1 and get_device(kwargs.get('device')).type == 'cpu' and kwargs.get('cache', True) is not False:
         jobs, cached = [(m, s) for s in seeds for m in sets], {}
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with ThreadPoolExecutor(workers) as ex:
-                futures = {ex.submit(evaluate, sets[m], seeds=[s], **{**kwargs, 'progress': False}): (m, s) for m, s in jobs}
-                for f in as_completed(futures):
-                    m, s = futures[f]
-                    cached[m, s] = bool(f.result()['cached_seeds'])
-                    tell(m, s, cached[m, s])
-        finally: torch.set_num_threads(threads)
+        with cpu_threads(1), ThreadPoolExecutor(workers) as ex:  # one thread per student; the caller's count is restored after
+            futures = {ex.submit(evaluate, sets[m], seeds=[s], **{**kwargs, 'progress': False}): (m, s) for m, s in jobs}
+            for f in as_completed(futures):
+                m, s = futures[f]
+                cached[m, s] = bool(f.result()['cached_seeds'])
+                tell(m, s, cached[m, s])
         out = {m: evaluate(d, seeds=seeds, **kwargs) for m, d in sets.items()}
         for m, r in out.items(): r['cached_seeds'] = [s for s in seeds if cached[m, s]]  # cached before this call
         return out
