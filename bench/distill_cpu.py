@@ -24,8 +24,8 @@ def main(argv=None):
     import torch
     from evlf.backbone import load_backbone, tiny_backbone
     from evlf.data import get_dataset
-    from evlf.sampler import distill, distill_params, encode_class, fused_class, get_fusion
     import evlf.sampler
+    from evlf.sampler import distill, distill_params, encode_class, fused_class, get_fusion
     if a.threads: evlf.sampler.DISTILL_THREADS = a.threads  # the samplers pin their own count; this run measures another
     torch.set_num_threads(evlf.sampler.DISTILL_THREADS)
     from evlf.core import save_json, versions

@@ -37,7 +37,7 @@ def first_moving_module(threads:int, ref:int=2)->str|None:
     lat = torch.randn(10, *bb.latent_shape, generator=torch.Generator().manual_seed(0))
     def run(n):
         rec, before = [], torch.get_num_threads()
-        hooks = [m.register_forward_hook(lambda mod, i, o, name=name: rec.append((name, o.detach().clone())) and None)
+        hooks = [m.register_forward_hook(lambda mod, i, o, name=name: rec.append((name, o.detach().clone())))
                  for name, m in bb.vae.decoder.named_modules() if name and not list(m.children())]
         torch.set_num_threads(n)
         try:
