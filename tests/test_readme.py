@@ -68,6 +68,17 @@ def test_bench_readme_main_job_tested_once_is_its_record():
     assert all(x in text for x in ('1,294 s (21.6 min)', 'distillation 436 s, 15 students 843 s (105 s each', 'by 94 s'))
 
 
+def test_bench_readme_dc_reference_is_its_record():
+    "bench/README's comparison with DC's evaluator says what its record holds: the same test accuracy on every subset."
+    from evlf.core import load_json
+    r = load_json(REPO/'figures'/'dc_reference.json')
+    d = r['differences']
+    assert (r['sets'], r['dc_commit'][:7], round(r['mean']['dc'], 2), round(r['mean']['evlf'], 2)) == (6, '53f63a6', 73.24, 73.24)
+    assert (d['dc - evlf']['sets_identical'], d['dc - evlf@dc-schedule']['sets_identical']) == (6, 4)
+    assert all(len(load_json(REPO/'figures'/'dc_reference'/f'random_ipc10_seed{s}.json')['final']) == 3 for s in range(6))
+    text = (REPO/'bench'/'README.md').read_text()
+    assert all(x in text for x in ('at 53f63a6', 'all six subsets (73.24% on average)', 'one image away on two'))
+
 def test_main_job_default_fits_its_budget_and_says_so():
     "The main job with its default methods is within 20 minutes in its record, and bench/README and the README say its numbers."
     import ast, json
