@@ -455,17 +455,19 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
     mv = _moves(path, repo, moves)
     rows = ['| method | final (ours) | sd between sets | sd between students | best (ours, papers\' convention) | published |' + (' final, earlier conventions |' if mv else ''),
             '|---|---|---|---|---|---|' + ('---|' if mv else '')]
+    D, S = P.get('distill_seeds', [P.get('distill_seed', 0)]), P['seeds']
+    S = S if isinstance(S, int) else len(S)
     for m, r in res.items():
         was = f" {_pm(mv[m]['before'], 'final')} ({mv[m]['final_change']:+.1f}) |" if m in mv else ' |' if mv else ''
-        sds = [_sd(_between(r)) or '', _sd(r.get('final_within_sd')) or '']
+        sds = [_sd(_between(r)) or '', _sd(r.get('final_within_sd')) or ('n/a' if S == 1 else '')]
         rows.append(f"| {m} | {_mean_ci(r, 'final')} | {sds[0]} | {sds[1]} | {_mean_ci(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |{was}")
     ref = [f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub]
     if ref: rows.append(f"| published only: {pub['protocol']} | | | | | {' / '.join(ref)} |" + (' |' if mv else ''))
-    D, S = P.get('distill_seeds', [P.get('distill_seed', 0)]), P['seeds']
-    S = S if isinstance(S, int) else len(S)
     head = (f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']}, {pr['epochs']} epochs), "
             f"{len(D)} distilled sets per method (distillation seeds {', '.join(map(str, D))}) x {S} student seed{'s'*(S > 1)} each; test accuracy in %, "
-            + ('mean and 95% t-interval over the sets:' if len(D) > 1 else 'mean +- std over the student seeds:'))
+            + ('mean and 95% t-interval over the sets' if len(D) > 1 else 'mean +- std over the student seeds')
+            + ("; one student per set, so the sd between sets holds the students' noise too (`nbs/11_variance.ipynb` splits them):"
+               if S == 1 and len(D) > 1 else ':'))
     folders = [Path(path).parent.parent, *map(Path, also)]
     eff = [q for f in folders for q in paired_rows(f, repo)]
     where = ' and '.join(f'`{f.as_posix()}`' for f in folders if (Path(repo)/f).is_dir())
