@@ -142,8 +142,8 @@ class ResNetAP(nn.Module):
     "IDC's ResNetAP-10: one `_BlockAP` per stage (64, 128, 256, 512), instance norm, average-pool downsampling."
     def __init__(self, channels:int=3, num_classes:int=10, image_size:int=32, widths=(64, 128, 256, 512)):
         super().__init__()
-        if image_size <= 64: stem = [nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True)]
-        else: stem = [nn.Conv2d(channels, widths[0], 7, 2, 3, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True), nn.AvgPool2d(3, 2, 1)]
+        k, pool = (3, None) if image_size <= 64 else (3, 2) if image_size <= 128 else (7, 4)  # IDC's small, mid and large stems
+        stem = [nn.Conv2d(channels, widths[0], k, 1, k//2, bias=False), InstanceNorm(widths[0]), nn.ReLU(inplace=True)] + ([nn.AvgPool2d(pool)] if pool else [])
         blocks, c = [], widths[0]
         for i, w in enumerate(widths):
             blocks.append(_BlockAP(c, w, down=i > 0))
@@ -194,18 +194,22 @@ class Protocol:
     labels:str='hard'
     temperature:float=1.0
 
-def _hard_epochs(ipc): return 2000 if ipc <= 10 else 1500 if ipc <= 50 else 1000
+def _hard_epochs(ipc:int, classes:int=10)->int:
+    "IDC's training epochs for `ipc` images per class (its `ipc_epoch`; two thirds, in whole hundreds, for 100 classes)."
+    e = 3000 if ipc == 1 else 2000 if ipc <= 10 else 1500 if ipc <= 50 else 1000 if ipc <= 200 else 500 if ipc <= 500 else 300
+    return e*2//3 - e*2//3 % 100 if classes == 100 else e
 
 def get_protocol(name:str='dc', # one of `PROTOCOLS`
                  ipc:int|None=10, # images per class (the `hard` protocol's epochs depend on it)
                  epochs:int|None=None, # override the protocol's epochs (then it is another protocol: say so)
+                 classes:int=10, # classes of the dataset (the `hard` protocol's epochs depend on it)
                 )->Protocol:
     "The protocol `name`, with its epochs resolved."
     check_choice('protocol', name, PROTOCOLS)
     sgd = dict(optimizer='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4)
     p = {'dc': Protocol('dc', 'convnet3', 300, 256, **sgd, milestones=(0.5,), gamma=0.1, augment='none'),
          'dsa': Protocol('dsa', 'convnet3', 1000, 256, **sgd, milestones=(0.5,), gamma=0.1, augment='dsa'),
-         'hard': Protocol('hard', 'resnetap10', _hard_epochs(ipc or 10), 64, **sgd, milestones=(2/3, 5/6), gamma=0.2, augment='idc', cutmix=1.0),
+         'hard': Protocol('hard', 'resnetap10', _hard_epochs(ipc or 10, classes), 64, **sgd, milestones=(2/3, 5/6), gamma=0.2, augment='idc', cutmix=1.0),
          'soft': Protocol('soft', 'convnet3', 300, 64, 'adamw', 1e-3, 0.0, 0.01, milestones=(), gamma=1.0, augment='rrc',
                           labels='soft', temperature=4.0)}[name]
     return p if epochs is None else replace(p, epochs=check_int('epochs', epochs, min=1))
@@ -557,7 +561,7 @@ def _meta(dataset:str, p:Protocol, protocol:str, net:str, eval_every:float, amp:
     "Every setting that decides a student's result: in each record, and hashed (with the images) into its folder's name."
     K = len(torch.unique(y))
     return dict(dataset=dataset, protocol=p.name, recipe=asdict(p), net=net, eval_every=eval_every, amp=amp, classes=K, n_test=len(test[1]),
-                numerics=NUMERICS, image_size=int(test[0].shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K).epochs)
+                numerics=NUMERICS, image_size=int(test[0].shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K, classes=K).epochs)
 
 def _train_seeds(x, y, test:tuple, p:Protocol, todo:list, meta:dict, teacher, device, folder, progress:bool)->dict:
     "Seed -> record of the students of `todo`, each saved in `folder` when done: vmapped together on accelerators, one at a time on a CPU."
@@ -612,7 +616,8 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     if max_test is not None: xt, yt = xt[:check_int('max_test', max_test, min=1)], yt[:max_test]
     x, y = _train_set(data, xt.shape[-1])
     if p.name == 'hard' and epochs is None:  # its epochs depend on the images per class
-        p = get_protocol('hard', len(y)//max(1, len(torch.unique(y))))
+        K = max(1, len(torch.unique(y)))
+        p = get_protocol('hard', len(y)//K, classes=K)
     meta = _meta(dataset, p, protocol, net or p.net, eval_every, amp, y, (xt, yt))
     folder = None if cache is False else (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
     if folder: save_json({**meta, 'n_train': len(y), 'source': _source(data)}, folder/'meta.json')
