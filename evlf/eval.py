@@ -127,7 +127,7 @@ class ConvNet(nn.Sequential):
 
 # %% ../nbs/05_eval.ipynb #43801ccc
 class _BlockAP(nn.Module):
-    "IDC's basic block: downsampling by 2x2 average pooling after a stride-1 conv (and in the shortcut)."
+    "IDC's basic block with 2x2 average pooling after a stride-1 conv (and in the shortcut); it pools before the norm, IDC after the ReLU."
     def __init__(self, cin:int, cout:int, down:bool):
         super().__init__()
         self.conv1, self.n1 = nn.Conv2d(cin, cout, 3, 1, 1, bias=False), InstanceNorm(cout)
@@ -139,7 +139,7 @@ class _BlockAP(nn.Module):
         return F.relu(self.n2(self.conv2(out)) + self.short(x))
 
 class ResNetAP(nn.Module):
-    "IDC's ResNetAP-10: one `_BlockAP` per stage (64, 128, 256, 512), instance norm, average-pool downsampling."
+    "IDC's ResNetAP-10: IDC's stems, one `_BlockAP` per stage (64, 128, 256, 512), instance norm, average-pool downsampling."
     def __init__(self, channels:int=3, num_classes:int=10, image_size:int=32, widths=(64, 128, 256, 512)):
         super().__init__()
         k, pool = (3, None) if image_size <= 64 else (3, 2) if image_size <= 128 else (7, 4)  # IDC's small, mid and large stems

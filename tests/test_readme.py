@@ -79,6 +79,18 @@ def test_bench_readme_dc_reference_is_its_record():
     text = (REPO/'bench'/'README.md').read_text()
     assert all(x in text for x in ('at 53f63a6', 'all six subsets (73.24% on average)', 'one image away on two'))
 
+def test_bench_readme_resnetap_reference_is_its_record():
+    "bench/README's comparison with IDC's ResNetAP-10 says what its record holds."
+    from evlf.core import load_json
+    r = load_json(REPO/'figures'/'resnetap_reference.json')
+    d = r['difference']
+    assert (r['sets'], r['idc_commit'][:7], r['epochs']) == (8, 'ceac95a', 300)
+    assert [round(d[k], 2) for k in ('mean', 'lo', 'hi')] == [-0.27, -0.68, 0.13] and d['verdict'] == 'not resolved at this n'
+    assert [round(100*load_json(REPO/'figures'/'resnetap_reference'/f'random_ipc10_seed{s}.json')['final']['idc'], 2) for s in range(8)] == \
+        [round(v, 2) for v in r['accuracy']['idc']]
+    text = (REPO/'bench'/'README.md').read_text()
+    assert all(x in text for x in ('at ceac95a', 'eight random real IPC 10 subsets', '-0.27 points (95% interval -0.68 to +0.13)'))
+
 def test_main_job_default_fits_its_budget_and_says_so():
     "The main job with its default methods is within 20 minutes in its record, and bench/README and the README say its numbers."
     import ast, json
