@@ -194,8 +194,10 @@ class Protocol:
     labels:str='hard'
     temperature:float=1.0
 
-def _hard_epochs(ipc:int, classes:int=10)->int:
-    "IDC's training epochs for `ipc` images per class (its `ipc_epoch`; two thirds, in whole hundreds, for 100 classes)."
+_IMAGENETS = ('imagenet-1k', 'imagenette', 'imagewoof', 'imageidc')  # IDC's `-d imagenet` (its subsets by `--spec`)
+def _hard_epochs(ipc:int, classes:int=10, imagenet:bool=True)->int:
+    "IDC's training epochs: on ImageNet and its subsets by `ipc` (its `ipc_epoch`; two thirds, in whole hundreds, for 100 classes), else 1000."
+    if not imagenet: return 1000
     e = 3000 if ipc == 1 else 2000 if ipc <= 10 else 1500 if ipc <= 50 else 1000 if ipc <= 200 else 500 if ipc <= 500 else 300
     return e*2//3 - e*2//3 % 100 if classes == 100 else e
 
@@ -203,13 +205,14 @@ def get_protocol(name:str='dc', # one of `PROTOCOLS`
                  ipc:int|None=10, # images per class (the `hard` protocol's epochs depend on it)
                  epochs:int|None=None, # override the protocol's epochs (then it is another protocol: say so)
                  classes:int=10, # classes of the dataset (the `hard` protocol's epochs depend on it)
+                 dataset:str|None=None, # the real dataset: `hard` trains 1000 epochs off ImageNet and its subsets (None: an ImageNet one)
                 )->Protocol:
     "The protocol `name`, with its epochs resolved."
     check_choice('protocol', name, PROTOCOLS)
     sgd = dict(optimizer='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4)
     p = {'dc': Protocol('dc', 'convnet3', 300, 256, **sgd, milestones=(0.5,), gamma=0.1, augment='none'),
          'dsa': Protocol('dsa', 'convnet3', 1000, 256, **sgd, milestones=(0.5,), gamma=0.1, augment='dsa'),
-         'hard': Protocol('hard', 'resnetap10', _hard_epochs(ipc or 10, classes), 64, **sgd, milestones=(2/3, 5/6), gamma=0.2, augment='idc', cutmix=1.0),
+         'hard': Protocol('hard', 'resnetap10', _hard_epochs(ipc or 10, classes, dataset is None or parse_dataset(dataset)[0] in _IMAGENETS), 64, **sgd, milestones=(2/3, 5/6), gamma=0.2, augment='idc', cutmix=1.0),
          'soft': Protocol('soft', 'convnet3', 300, 64, 'adamw', 1e-3, 0.0, 0.01, milestones=(), gamma=1.0, augment='rrc',
                           labels='soft', temperature=4.0)}[name]
     return p if epochs is None else replace(p, epochs=check_int('epochs', epochs, min=1))
@@ -561,7 +564,7 @@ def _meta(dataset:str, p:Protocol, protocol:str, net:str, eval_every:float, amp:
     "Every setting that decides a student's result: in each record, and hashed (with the images) into its folder's name."
     K = len(torch.unique(y))
     return dict(dataset=dataset, protocol=p.name, recipe=asdict(p), net=net, eval_every=eval_every, amp=amp, classes=K, n_test=len(test[1]),
-                numerics=NUMERICS, image_size=int(test[0].shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K, classes=K).epochs)
+                numerics=NUMERICS, image_size=int(test[0].shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K, classes=K, dataset=dataset).epochs)
 
 def _train_seeds(x, y, test:tuple, p:Protocol, todo:list, meta:dict, teacher, device, folder, progress:bool)->dict:
     "Seed -> record of the students of `todo`, each saved in `folder` when done: vmapped together on accelerators, one at a time on a CPU."
@@ -617,7 +620,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     x, y = _train_set(data, xt.shape[-1])
     if p.name == 'hard' and epochs is None:  # its epochs depend on the images per class
         K = max(1, len(torch.unique(y)))
-        p = get_protocol('hard', len(y)//K, classes=K)
+        p = get_protocol('hard', len(y)//K, classes=K, dataset=dataset)
     meta = _meta(dataset, p, protocol, net or p.net, eval_every, amp, y, (xt, yt))
     folder = None if cache is False else (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
     if folder: save_json({**meta, 'n_train': len(y), 'source': _source(data)}, folder/'meta.json')
