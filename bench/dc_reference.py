@@ -85,6 +85,7 @@ with cpu_threads(1), ThreadPoolExecutor(2) as ex:  # one thread per student, two
         jobs[s] = (time.time(), {k: ex.submit(f, tr.data[idx], tr.targets[idx], s) for k, f in ARMS.items()})
     for s, (t, js) in jobs.items():
         r = {k: j.result() for k, j in js.items()}
+        # wall: seconds from the set's submission to its last student, queueing behind earlier sets included
         rec = dict(subset_seed=s, student_seed=s, ipc=IPC, final=r, wall=time.time() - t, threads_per_student=1, precision='float32')
         save_json(rec, out/f'random_ipc{IPC}_seed{s}.json'); print(s, r, flush=True)
 

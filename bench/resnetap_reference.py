@@ -9,7 +9,7 @@ order: one is evlf's `resnetap10`, the other IDC's `ResNetAP(depth=10, norm_type
 initialises it (under the same seed), loaded from a checkout of IDC's repository (its commit is recorded).
 Run from the repo root: `python bench/resnetap_reference.py --idc-repo PATH [--sets 8]`. Each subset is written to
 figures/resnetap_reference/ when done (a rerun skips finished ones); then figures/resnetap_reference.json."""
-import argparse, importlib.util, subprocess, sys, threading, time
+import argparse, importlib.util, subprocess, sys, threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np, torch
@@ -60,7 +60,6 @@ with cpu_threads(1), ThreadPoolExecutor(2) as ex:  # one thread per student, two
         idx = torch.cat([random_subset(tr, c, IPC, seed=s) for c in range(10)])
         jobs[s] = {k: ex.submit(student, k, tr.data[idx], tr.targets[idx], s) for k in ('evlf', 'idc')}
     for s, js in jobs.items():
-        t = time.time()
         r = {k: j.result() for k, j in js.items()}
         save_json(dict(subset_seed=s, student_seed=s, ipc=IPC, final=r, amp=amp, epochs=a.epochs or 300), out/f'random_ipc{IPC}_seed{s}.json')
         print(s, r, flush=True)

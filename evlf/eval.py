@@ -195,9 +195,9 @@ class Protocol:
     temperature:float=1.0
 
 _IMAGENETS = ('imagenet-1k', 'imagenette', 'imagewoof', 'imageidc')  # IDC's `-d imagenet` (its subsets by `--spec`)
-def _hard_epochs(ipc:int, classes:int=10, imagenet:bool=True)->int:
-    "IDC's training epochs: on ImageNet and its subsets by `ipc` (its `ipc_epoch`; two thirds, in whole hundreds, for 100 classes), else 1000."
-    if not imagenet: return 1000
+def _hard_epochs(ipc:int, classes:int=10, dataset:str|None=None)->int:
+    "IDC's training epochs: on ImageNet and its subsets (`dataset` None: one of them) by `ipc` (its `ipc_epoch`; two thirds, in hundreds, for 100 classes), else 1000."
+    if dataset is not None and parse_dataset(dataset)[0] not in _IMAGENETS: return 1000
     e = 3000 if ipc == 1 else 2000 if ipc <= 10 else 1500 if ipc <= 50 else 1000 if ipc <= 200 else 500 if ipc <= 500 else 300
     return e*2//3 - e*2//3 % 100 if classes == 100 else e
 
@@ -212,7 +212,7 @@ def get_protocol(name:str='dc', # one of `PROTOCOLS`
     sgd = dict(optimizer='sgd', lr=0.01, momentum=0.9, weight_decay=5e-4)
     p = {'dc': Protocol('dc', 'convnet3', 300, 256, **sgd, milestones=(0.5,), gamma=0.1, augment='none'),
          'dsa': Protocol('dsa', 'convnet3', 1000, 256, **sgd, milestones=(0.5,), gamma=0.1, augment='dsa'),
-         'hard': Protocol('hard', 'resnetap10', _hard_epochs(ipc or 10, classes, dataset is None or parse_dataset(dataset)[0] in _IMAGENETS), 64, **sgd, milestones=(2/3, 5/6), gamma=0.2, augment='idc', cutmix=1.0),
+         'hard': Protocol('hard', 'resnetap10', _hard_epochs(ipc or 10, classes, dataset), 64, **sgd, milestones=(2/3, 5/6), gamma=0.2, augment='idc', cutmix=1.0),
          'soft': Protocol('soft', 'convnet3', 300, 64, 'adamw', 1e-3, 0.0, 0.01, milestones=(), gamma=1.0, augment='rrc',
                           labels='soft', temperature=4.0)}[name]
     return p if epochs is None else replace(p, epochs=check_int('epochs', epochs, min=1))
