@@ -306,18 +306,27 @@ def _rrc(x, g, scale=(0.5, 1.0), ratio=(3/4, 4/3), flip=True):
 _EIGVAL = torch.tensor([0.2175, 0.0188, 0.0045])
 _EIGVEC = torch.tensor([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]])
 
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+
+def _luma(x): return (x*_LUMA.to(x.device)[:, None, None]).sum(1, keepdim=True) if x.shape[1] == 3 else x
+
+def _jitter_ops(x, f, order):
+    "Brightness, contrast and saturation with factors `f` `[3, N, 1, 1, 1]`, image i taking them in the order `order[i]`."
+    for k in range(3):
+        gray = _luma(x)
+        ops = (x*f[0], (x - gray.mean([1, 2, 3], keepdim=True))*f[1] + gray.mean([1, 2, 3], keepdim=True), (x - gray)*f[2] + gray)
+        op = order[:, k].view(-1, 1, 1, 1)
+        x = torch.where(op == 0, ops[0], torch.where(op == 1, ops[1], ops[2]))
+    return x
+
 def _jitter(x, g, s=0.4, lighting=0.1):
-    "Colour jitter (brightness, contrast, saturation, each x[1-s, 1+s]) and PCA lighting noise, images in [0, 1]."
-    f = lambda: (_rand(len(x), g, x.device, 1, 1, 1)*2 - 1)*s + 1
-    x = x*f()
-    m = x.mean([1, 2, 3], keepdim=True)
-    x = (x - m)*f() + m
-    gray = x.mean(1, keepdim=True)
-    x = (x - gray)*f() + gray
+    "IDC's colour jitter (brightness, contrast, saturation, each x[1-s, 1+s], in a random order per image) and PCA lighting noise."
+    f = (torch.rand(3, len(x), 1, 1, 1, generator=g)*2 - 1).to(x.device)*s + 1
+    x = _jitter_ops(x, f, torch.rand(len(x), 3, generator=g).argsort(1).to(x.device))
     if x.shape[1] == 3 and lighting:
         alpha = torch.randn(len(x), 3, generator=g).to(x.device)*lighting
         x = x + ((alpha*_EIGVAL.to(x.device)) @ _EIGVEC.to(x.device).T)[:, :, None, None]
-    return x.clamp(0, 1)
+    return x  # not clipped, as IDC's
 
 def _cutmix(x, t, g, beta=1.0):
     "CutMix (Yun et al. 2019) of a batch: a box from a shuffled copy, the targets mixed by its area."
