@@ -314,14 +314,15 @@ def _jitter_ops(x, f, order):
     "Brightness, contrast and saturation with factors `f` `[3, N, 1, 1, 1]`, image i taking them in the order `order[i]`."
     for k in range(3):
         gray = _luma(x)
-        ops = (x*f[0], (x - gray.mean([1, 2, 3], keepdim=True))*f[1] + gray.mean([1, 2, 3], keepdim=True), (x - gray)*f[2] + gray)
+        m = gray.mean([1, 2, 3], keepdim=True)
+        ops = (x*f[0], (x - m)*f[1] + m, (x - gray)*f[2] + gray)
         op = order[:, k].view(-1, 1, 1, 1)
         x = torch.where(op == 0, ops[0], torch.where(op == 1, ops[1], ops[2]))
     return x
 
 def _jitter(x, g, s=0.4, lighting=0.1):
     "IDC's colour jitter (brightness, contrast, saturation, each x[1-s, 1+s], in a random order per image) and PCA lighting noise."
-    f = (torch.rand(3, len(x), 1, 1, 1, generator=g)*2 - 1).to(x.device)*s + 1
+    f = (_rand(3, g, x.device, len(x), 1, 1, 1)*2 - 1)*s + 1
     x = _jitter_ops(x, f, torch.rand(len(x), 3, generator=g).argsort(1).to(x.device))
     if x.shape[1] == 3 and lighting:
         alpha = torch.randn(len(x), 3, generator=g).to(x.device)*lighting
