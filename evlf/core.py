@@ -4,15 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import ast, os, sys, json, random, shutil, tempfile, time, contextlib, platform, importlib.metadata as _md
+import ast, hashlib, os, re, sys, json, random, shutil, tempfile, threading, time, contextlib, platform, importlib.metadata as _md
 from pathlib import Path
 import numpy as np, torch
 
 # %% auto #0
-__all__ = ['check_choice', 'check_int', 'check_float', 'seed_everything', 'cpu_threads', 'get_device', 'native_bf16', 'check_amp',
-           'cache_dir', 'fingerprint', 'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json',
-           'save_figure', 'check_list', 'check_optional_int', 'check_out', 'check_seeds', 'injected_params',
-           'skip_test_cells', 'under_papermill', 'check_param_names', 'say', 'duration', 'Progress']
+__all__ = ['UMASK', 'check_choice', 'check_int', 'check_float', 'seed_everything', 'cpu_threads', 'get_device', 'native_bf16',
+           'check_amp', 'cache_dir', 'fingerprint', 'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json',
+           'save_figure', 'say', 'duration', 'Progress', 'sha256_file', 'Damaged', 'save_record', 'load_record',
+           'save_tensors', 'load_tensors', 'seal_dir', 'check_dir', 'in_cache', 'read_cached', 'entry_lock',
+           'check_writable', 'check_list', 'check_optional_int', 'check_out', 'check_seeds', 'injected_params',
+           'skip_test_cells', 'under_papermill', 'check_param_names']
 
 # %% ../nbs/00_core.ipynb #d9411469
 def check_choice(name:str, value, choices):
@@ -115,6 +117,17 @@ def fingerprint(*objs)->str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #37f77d9b
+def _read_umask()->int:
+    "The process's umask, read once (setting it to read it back is not thread-safe)."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except (OSError, ValueError): pass
+    m = os.umask(0o022); os.umask(m)
+    return m
+
+UMASK = _read_umask()  # files and folders evlf writes get the modes a plain `open`/`mkdir` would give them
+
 @contextlib.contextmanager
 def atomic_write(path, mode='w', **kwargs):
     "Open a temporary file beside `path`; move it onto `path` only if the block succeeds."
@@ -122,6 +135,7 @@ def atomic_write(path, mode='w', **kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600: keep the user's umask (a cache shared by a group stays readable)
     try:
         with open(tmp, mode, **kwargs) as f: yield f
         os.replace(tmp, path)
@@ -134,6 +148,7 @@ def atomic_dir(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'))
+    os.chmod(tmp, 0o777 & ~UMASK)  # mkdtemp makes 0700
     try:
         yield tmp
         if path.exists(): shutil.rmtree(path)
@@ -172,6 +187,174 @@ def save_figure(fig, stem, params:dict, data=None, dpi=150)->Path:
     for ext in ('png', 'pdf'):
         with atomic_write(stem.with_suffix(f'.{ext}'), 'wb') as f: fig.savefig(f, format=ext, dpi=dpi, bbox_inches='tight')
     return save_json({'params': params, 'data': data, 'versions': versions()}, stem.with_suffix('.json'))
+
+# %% ../nbs/00_core.ipynb #55f17635
+def say(*msg, file=None):
+    "Print on the terminal that started the kernel (`sys.__stderr__`, shown by papermill without --log-output)."
+    print(*msg, file=file or sys.__stderr__ or sys.stderr, flush=True)
+
+def duration(s:float)->str:
+    "A number of seconds in words: seconds, minutes or hours."
+    return f'{s:.0f} s' if s < 90 else f'{s/60:.0f} min' if s < 5400 else f'{s/3600:.1f} h'
+
+class Progress:
+    "The done items of a named stage: each `done` says how many, and about how long is left at the pace so far."
+    def __init__(self, stage:str, total:int, name:str='05_eval', file=None):
+        self.stage, self.total, self.name, self.file = stage, total, name, file
+        self.n, self.timed, self.t0 = 0, 0, time.time()
+    def done(self, what:str='', cached:bool=False)->str:
+        "Count one item (`cached`: read back, not timed); say and return the line."
+        self.n += 1
+        self.timed += not cached
+        left = self.total - self.n
+        pace = (time.time() - self.t0)/self.timed if self.timed else None
+        eta = '' if left <= 0 else f'; about {duration(pace*left)} left' if pace is not None else '; time left: after the first one'
+        line = f'[{self.name}] {self.stage}: {self.n}/{self.total} done' + (f' ({what})' if what else '') + eta
+        say(line, file=self.file)
+        return line
+
+# %% ../nbs/00_core.ipynb #c16c0362
+def sha256_file(path)->str:
+    "The SHA-256 of a file's bytes, in hex."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+class Damaged(ValueError):
+    "A cached file or kept record that cannot be read or differs from what evlf wrote."
+    def __init__(self, path, why:str):
+        self.path, self.why = Path(path), why
+        super().__init__(f'{path}: {why}')
+
+def _json_digest(obj:dict)->str:
+    body = {k: v for k, v in obj.items() if k != 'sha256'}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(',', ':'), default=str).encode()).hexdigest()
+
+def save_record(obj:dict, path)->Path:
+    "Write the dict `obj` as JSON with the SHA-256 of its content under `sha256`, atomically."
+    obj = json.loads(json.dumps({k: v for k, v in obj.items() if k != 'sha256'}, default=str))  # as it reads back
+    return save_json({**obj, 'sha256': _json_digest(obj)}, path)
+
+def load_record(path)->dict:
+    "A record written by `save_record`; `Damaged` if it is unreadable, carries no hash, or was edited."
+    try: obj = load_json(path)
+    except (OSError, ValueError) as e: raise Damaged(path, f'unreadable ({type(e).__name__}: {e})') from None
+    if not isinstance(obj, dict) or 'sha256' not in obj: raise Damaged(path, 'carries no content hash, so it cannot be checked')
+    if obj['sha256'] != _json_digest(obj): raise Damaged(path, 'its content differs from its hash (edited after evlf wrote it)')
+    return obj
+
+# %% ../nbs/00_core.ipynb #f0f019c3
+def _tensor_digest(tensors:dict)->str:
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f'{k}|{t.dtype}|{tuple(t.shape)}|'.encode()); h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+def _entry(path)->str:
+    "What a cached file or folder is, by name: the name (an `atomic_dir` folder's final name) under its parent's."
+    p = Path(path)
+    m = re.fullmatch(r'\.(.+)\.[A-Za-z0-9_]{8}\.tmp', p.name)  # written inside `atomic_dir`: the name it will have
+    return f'{p.parent.name}/{m[1] if m else p.name}'
+
+def save_tensors(tensors:dict, path)->Path:
+    "Write a dict of tensors as safetensors with the SHA-256 of their bytes in its metadata, atomically."
+    from safetensors.torch import save
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    with atomic_write(path, 'wb') as f: f.write(save(tensors, metadata={'sha256': _tensor_digest(tensors), 'entry': _entry(path)}))
+    return Path(path)
+
+def load_tensors(path)->dict:
+    "The tensors `save_tensors` wrote; `Damaged` if the file is unreadable or its tensors differ from its hash."
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), 'pt') as f: meta, out = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e: raise Damaged(path, f'unreadable ({type(e).__name__}: {e})') from None
+    if meta.get('sha256') != _tensor_digest(out): raise Damaged(path, 'its tensors differ from their hash' if 'sha256' in meta else 'carries no content hash')
+    if meta.get('entry') != _entry(path): raise Damaged(path, f"was written as {meta.get('entry')}, not as this entry (swapped or moved)")
+    return out
+
+def seal_dir(folder, record:str='record.json')->dict:
+    "Add the SHA-256 of every other file in `folder` to its JSON `record` (under `files`, with the record's own hash)."
+    folder = Path(folder)
+    rec = load_json(folder/record) if (folder/record).exists() else {}
+    files = {f.relative_to(folder).as_posix(): sha256_file(f) for f in sorted(folder.rglob('*'))
+             if f.is_file() and f.name != record and not f.name.startswith('.')}
+    save_record({**rec, 'entry': _entry(folder), 'files': files}, folder/record)
+    return files
+
+def check_dir(folder, record:str='record.json')->dict:
+    "The record of a folder sealed by `seal_dir`; `Damaged` naming the first file that is missing or differs."
+    folder = Path(folder)
+    rec = load_record(folder/record)
+    if 'files' not in rec: raise Damaged(folder/record, 'lists no files to check')
+    if rec.get('entry') != _entry(folder): raise Damaged(folder, f"was written as {rec.get('entry')}, not as this entry (swapped or moved)")
+    for name, h in rec['files'].items():
+        if not (folder/name).is_file(): raise Damaged(folder/name, 'missing')
+        if sha256_file(folder/name) != h: raise Damaged(folder/name, 'differs from what evlf wrote (SHA-256 mismatch)')
+    return rec
+
+# %% ../nbs/00_core.ipynb #8e6337bf
+def in_cache(path)->bool:
+    "Whether `path` lies under the cache root (evlf's own folder, where a damaged entry is removed and recomputed)."
+    return Path(path).resolve().is_relative_to(cache_dir(create=False).resolve())
+
+def read_cached(path, read):
+    "`read(path)` for a cache entry: None if missing; a `Damaged` entry is said in one line, removed, and gives None."
+    path = Path(path)
+    if not path.exists(): return None
+    try: return read(path)
+    except Damaged as e:
+        if not in_cache(path): raise
+        say(f'[evlf] {e}; recomputing it')
+        if path.is_dir(): shutil.rmtree(path)
+        else: path.unlink()
+        return None
+
+# %% ../nbs/00_core.ipynb #b74324a6
+_HELD, _HELD_LOCK = {}, threading.Lock()  # lock key -> (thread id, depth) of this process
+
+@contextlib.contextmanager
+def entry_lock(path):
+    "Hold an exclusive lock on the cache entry `path` for the block; another run waits for it (a killed holder's lock is freed)."
+    try: import fcntl
+    except ImportError:  # no POSIX locks (Windows): runs are not serialised
+        yield
+        return
+    key, me = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:20], threading.get_ident()
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held and held[0] == me: _HELD[key] = (me, held[1] + 1)
+    if held and held[0] == me:
+        try: yield
+        finally:
+            with _HELD_LOCK: _HELD[key] = (me, _HELD[key][1] - 1)
+        return
+    with open(cache_dir('locks')/f'{key}.lock', 'a+') as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f'[evlf] waiting for another run that is making {path}')
+            fcntl.flock(f, fcntl.LOCK_EX)
+        with _HELD_LOCK: _HELD[key] = (me, 1)
+        try: yield
+        finally:
+            with _HELD_LOCK: _HELD.pop(key, None)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+# %% ../nbs/00_core.ipynb #5bd52503
+def check_writable(name:str, path)->Path:
+    "`path` as a Path if it is, or could be made as, a writable folder (nothing is created); else a `ValueError` naming `name`."
+    ok = 'accepted: a folder that exists or can be created, and can be written'
+    try: p = Path(path)
+    except TypeError: raise ValueError(f'{name}={path!r} is not valid; {ok}') from None
+    q = p
+    while not q.exists() and q != q.parent: q = q.parent
+    if q.exists() and not q.is_dir():
+        raise ValueError(f"{name}={str(path)!r} is not valid: {q} {'is' if q == p else 'is a file, so it cannot hold'} "
+                         f"{'a file, not a folder' if q == p else 'a folder'}; {ok}")
+    if not os.access(q, os.W_OK | os.X_OK): raise ValueError(f'{name}={str(path)!r} is not valid: {q} is not writable; {ok}')
+    return p
 
 # %% ../nbs/00_core.ipynb #0036114e
 def check_list(name:str, values, check, **kw)->list:
@@ -253,28 +436,3 @@ def check_param_names(ns:dict, # the notebook's namespace: `globals()`
                          f"(misspelt?); accepted: {', '.join(declared)}")
     if skip_tests: skip_test_cells()
     return injected
-
-# %% ../nbs/00_core.ipynb #55f17635
-def say(*msg, file=None):
-    "Print on the terminal that started the kernel (`sys.__stderr__`, shown by papermill without --log-output)."
-    print(*msg, file=file or sys.__stderr__ or sys.stderr, flush=True)
-
-def duration(s:float)->str:
-    "A number of seconds in words: seconds, minutes or hours."
-    return f'{s:.0f} s' if s < 90 else f'{s/60:.0f} min' if s < 5400 else f'{s/3600:.1f} h'
-
-class Progress:
-    "The done items of a named stage: each `done` says how many, and about how long is left at the pace so far."
-    def __init__(self, stage:str, total:int, name:str='05_eval', file=None):
-        self.stage, self.total, self.name, self.file = stage, total, name, file
-        self.n, self.timed, self.t0 = 0, 0, time.time()
-    def done(self, what:str='', cached:bool=False)->str:
-        "Count one item (`cached`: read back, not timed); say and return the line."
-        self.n += 1
-        self.timed += not cached
-        left = self.total - self.n
-        pace = (time.time() - self.t0)/self.timed if self.timed else None
-        eta = '' if left <= 0 else f'; about {duration(pace*left)} left' if pace is not None else '; time left: after the first one'
-        line = f'[{self.name}] {self.stage}: {self.n}/{self.total} done' + (f' ({what})' if what else '') + eta
-        say(line, file=self.file)
-        return line

@@ -10,13 +10,15 @@ import numpy as np, torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
-from .core import check_choice, check_int, atomic_dir, save_json, load_json, versions, cache_dir
+import shutil
+from .core import (check_choice, check_int, atomic_dir, save_json, load_json, versions, cache_dir, in_cache, say,
+                       save_record, load_record, sha256_file, Damaged)
 
 # %% auto #0
-__all__ = ['SUBSETS', 'FASHION_CLASSES', 'DEBIAN_FASHION', 'DATASETS', 'N_CLASSES', 'SPLITS', 'imagenet_classes', 'resize',
-           'ArrayImages', 'FolderImages', 'images_of', 'check_classes', 'parse_dataset', 'view_name', 'dataset_slug',
-           'class_view', 'get_dataset', 'random_subset', 'load_real', 'class_folder', 'to_uint8', 'DistilledWriter',
-           'load_distilled', 'distill_random']
+__all__ = ['SUBSETS', 'FASHION_CLASSES', 'DEBIAN_FASHION', 'DATASETS', 'N_CLASSES', 'SPLITS', 'SET_FORMAT', 'CLASS_HASHES',
+           'imagenet_classes', 'resize', 'ArrayImages', 'FolderImages', 'images_of', 'check_classes', 'parse_dataset',
+           'view_name', 'dataset_slug', 'class_view', 'get_dataset', 'random_subset', 'load_real', 'class_folder',
+           'to_uint8', 'check_set_folder', 'DistilledWriter', 'class_damage', 'load_distilled', 'distill_random']
 
 # %% ../nbs/01_data.ipynb #fbfbcbda
 import evlf
@@ -279,38 +281,122 @@ def to_uint8(x:torch.Tensor)->torch.Tensor:
     "Float images in [0, 1] to uint8."
     return (x.detach().float().clamp(0, 1)*255).round().to(torch.uint8).cpu()
 
+SET_FORMAT = 2  # a distilled set's manifest format: 2, each class folder lists its images' SHA-256 in `CLASS_HASHES`
+CLASS_HASHES = '.evlf-sha256.json'  # the record in each class folder (hidden: ImageFolder readers see only the images)
+_SAME = ('method', 'params', 'seed', 'classes')  # what makes two sets the same set
+_IMAGE = re.compile(r'\d{5}\.png')
+
+def _roundtrip(x): return json.loads(json.dumps(x, default=str))
+
+def _evlf_manifest(path:Path)->dict|None:
+    "The manifest of `path` if evlf wrote it (format 2 or later), else None."
+    try: m = load_json(path/'manifest.json')
+    except (OSError, ValueError): return None
+    ok = isinstance(m, dict) and m.get('written_by') == 'evlf' and m.get('format', 0) >= 2 and isinstance(m.get('classes'), list)
+    return m if ok else None
+
+def _foreign(path:Path, m:dict)->list:
+    "The entries of `path` that the set with manifest `m` does not consist of (its manifest, class folders, images, hash records)."
+    folders = {class_folder(c, n, len(m['classes'])) for c, n in enumerate(m['classes'])}
+    ours = lambda e, names: e.name in names or e.name.startswith(tuple(f'.{n}.' for n in names)) and e.name.endswith('.tmp')
+    out = []
+    for e in sorted(path.iterdir()):
+        if e.is_dir() and e.name in folders: out += [f'{e.name}/{f.name}' for f in sorted(e.iterdir()) if not (f.is_file() and (_IMAGE.fullmatch(f.name) or f.name == CLASS_HASHES))]
+        elif not ours(e, folders | {'manifest.json'}): out.append(e.name)
+    return out
+
+def check_set_folder(path, manifest:dict|None=None, overwrite:bool=False)->str:
+    "What writing the set `manifest` into `path` does ('new', 'resume' or 'replace'); refuses a folder evlf cannot prove it wrote."
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise FileExistsError(f'out_dir {path} is a file, not a folder; choose another out_dir')
+    if not path.exists() or not any(path.iterdir()): return 'new'
+    prev, cache = _evlf_manifest(path), in_cache(path)
+    if prev is None:
+        if cache: return 'replace'  # evlf's own cache: made again
+        why = 'has no manifest.json' if not (path/'manifest.json').exists() else 'has a manifest.json that this evlf did not write'
+        raise FileExistsError(f'out_dir {path} is not empty and {why}; evlf writes a set only into an empty folder or one it wrote, '
+                              'and never deletes what it cannot prove it wrote (with overwrite or not): choose another out_dir')
+    foreign = _foreign(path, prev)
+    if foreign:
+        if cache: return 'replace'
+        raise FileExistsError(f'out_dir {path} holds files evlf did not write ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}); '
+                              'evlf never deletes them (with overwrite or not): move them or choose another out_dir')
+    if manifest is None: return 'resume'
+    new = _roundtrip(manifest)
+    diff = [k for k in _SAME if prev.get(k) != new.get(k)]
+    if not diff: return 'resume'
+    if overwrite: return 'replace'
+    pp, np_ = prev.get('params') or {}, new.get('params') or {}
+    what = [f'{k}: {prev.get(k)!r} there, {new.get(k)!r} asked' for k in diff if k != 'params']
+    what += [f'{k}: {pp.get(k)!r} there, {np_.get(k)!r} asked' for k in sorted(set(pp) | set(np_)) if 'params' in diff and pp.get(k) != np_.get(k)]
+    raise FileExistsError(f'out_dir {path} holds a distilled set made with other parameters ({"; ".join(what)}); '
+                          'pass overwrite=True (--overwrite) to replace it, or choose another out_dir')
+
+def _remove_set(path:Path):
+    "Delete the set in `path`: under the cache root everything, elsewhere only the files its manifest proves evlf wrote."
+    import shutil
+    prev = _evlf_manifest(path)
+    if prev is None or in_cache(path) and _foreign(path, prev):
+        if not in_cache(path): raise FileExistsError(f'out_dir {path}: evlf cannot prove it wrote this folder, so it deletes nothing')
+        for e in path.iterdir(): shutil.rmtree(e) if e.is_dir() else e.unlink()
+        return
+    for c, n in enumerate(prev['classes']):
+        d = path/class_folder(c, n, len(prev['classes']))
+        if d.is_dir():
+            for f in d.iterdir(): f.unlink()
+            d.rmdir()
+    for e in path.glob('.*.tmp'): shutil.rmtree(e) if e.is_dir() else e.unlink()
+    (path/'manifest.json').unlink()
+
 class DistilledWriter:
-    "Writes a distilled set class by class, atomically, under `path` with its manifest."
+    "Writes a distilled set class by class, atomically, under `path` with its manifest and each class's image hashes."
     def __init__(self, path, classes:list, manifest:dict, overwrite=False):
         self.path, self.classes = Path(path), list(classes)
-        self.manifest = {**manifest, 'classes': self.classes}
-        old = self.path/'manifest.json'
-        if old.exists():
-            prev = load_json(old)
-            same = {k: prev.get(k) for k in ('method', 'params', 'seed', 'classes')} == {k: self.manifest.get(k) for k in ('method', 'params', 'seed', 'classes')}
-            if not same and not overwrite:
-                raise FileExistsError(f'{self.path} holds a distilled set made with other parameters '
-                                      f'({prev.get("method")}, {prev.get("params")}, seed {prev.get("seed")}); pass overwrite=True or choose another out_dir')
-            if not same:
-                import shutil
-                shutil.rmtree(self.path)
+        self.manifest = _roundtrip({**manifest, 'classes': self.classes, 'written_by': 'evlf', 'format': SET_FORMAT})
+        if check_set_folder(self.path, self.manifest, overwrite) == 'replace': _remove_set(self.path)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            save_json({**self.manifest, 'versions': versions()}, old)
+            save_json({**self.manifest, 'versions': versions()}, self.path/'manifest.json')
         except OSError as e: raise PermissionError(f'cannot write to out_dir {self.path}: {e}') from None
 
     def folder(self, label:int)->Path: return self.path/class_folder(label, self.classes[label], len(self.classes))
+    def damaged(self, label:int)->str|None:
+        "Why the written class `label` cannot be trusted (a file missing, added or changed), or None."
+        return class_damage(self.folder(label))
     def done(self, label:int)->bool:
-        "Whether class `label` is already written."
-        return self.folder(label).is_dir()
-    def missing(self)->list: return [c for c in range(len(self.classes)) if not self.done(c)]
+        "Whether class `label` is written and its images are the ones evlf wrote."
+        return self.folder(label).is_dir() and self.damaged(label) is None
+    def missing(self)->list:
+        "The classes still to write; a damaged class is said in one line and removed, so it is written again."
+        out = []
+        for c in range(len(self.classes)):
+            d = self.folder(c)
+            if d.is_dir() and (why := self.damaged(c)):
+                say(f'[evlf] {why}; writing class {c} ({self.classes[c]}) again')
+                shutil.rmtree(d)
+            if not d.is_dir(): out.append(c)
+        return out
     def write(self, label:int, images:torch.Tensor):
-        "Write the float `[K, C, H, W]` images in [0, 1] of class `label` as PNGs, atomically."
+        "Write the float `[K, C, H, W]` images in [0, 1] of class `label` as PNGs with their hashes, atomically."
         x = to_uint8(images)
         with atomic_dir(self.folder(label)) as tmp:
             for k, im in enumerate(x):
                 a = im.permute(1, 2, 0).numpy()
                 Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(tmp/f'{k:05d}.png')
+            save_record({'folder': self.folder(label).name, 'files': {f.name: sha256_file(f) for f in sorted(tmp.glob('*.png'))}}, tmp/CLASS_HASHES)
+
+def class_damage(folder)->str|None:
+    "Why a class folder of a distilled set differs from what evlf wrote (named file and reason), or None."
+    folder = Path(folder)
+    try: rec = load_record(folder/CLASS_HASHES)
+    except Damaged as e: return str(e)
+    if rec.get('folder') != folder.name: return f"{folder}: holds the images of {rec.get('folder')} (swapped or moved)"
+    want = rec.get('files', {})
+    have = sorted(f.name for f in folder.glob('*.png'))
+    if have != sorted(want): return f'{folder}: holds {", ".join(have) or "no images"}, but evlf wrote {", ".join(sorted(want))}'
+    for n, h in want.items():
+        if sha256_file(folder/n) != h: return f'{folder/n}: differs from the image evlf wrote (SHA-256 mismatch)'
+    return None
 
 def load_distilled(path, image_size:int|None=None)->ArrayImages:
     "Read a distilled set written by `DistilledWriter`, checking its manifest and class counts."
@@ -323,6 +409,7 @@ def load_distilled(path, image_size:int|None=None)->ArrayImages:
     for c, name in enumerate(classes):
         d = path/class_folder(c, name, len(classes))
         if not d.is_dir(): raise FileNotFoundError(f'{path} is incomplete: class {c} ({name}) has no folder {d.name}')
+        if m.get('format', 0) >= 2 and (why := class_damage(d)): raise ValueError(f'{why}; distil it again (a rerun rewrites the class)')
         files = sorted(d.glob('*.png'))
         if want is not None and len(files) != want: raise ValueError(f'{d} holds {len(files)} images; the manifest says ipc={want}')
         ims = [np.asarray(_load_image(f, channels=1 if m.get('channels') == 1 else 3)) for f in files]

@@ -6,12 +6,13 @@
 from __future__ import annotations
 import os
 os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')  # huge pages for large CPU tensors (read by torch at its first large allocation)
-import copy, hashlib, math, time, threading
+import contextlib, copy, hashlib, json, math, time, threading
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
-from .core import check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write, native_bf16, check_amp, cpu_threads
+from .core import (check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write,
+                       native_bf16, check_amp, cpu_threads, save_record, load_record, read_cached, in_cache, entry_lock, Damaged, seal_dir, check_dir)
 from .data import get_dataset, load_distilled, ArrayImages, parse_dataset, dataset_slug
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
@@ -523,10 +524,17 @@ def get_teacher(dataset:str='fashion-mnist', # a dataset of `evlf.data.DATASETS`
     w = folder/'model.safetensors'
     tr = get_dataset(dataset, 'train', root=root)
     xt, yt = _test_set(dataset, root)
-    if w.exists():
-        m = get_net(net, tr.channels, len(tr.classes), xt.shape[-1])
-        m.load_state_dict(load_file(w))
-        return m.eval()
+    with entry_lock(folder):
+        if read_cached(folder/'record.json', lambda f: check_dir(folder)) is not None:
+            m = get_net(net, tr.channels, len(tr.classes), xt.shape[-1])
+            m.load_state_dict(load_file(w))
+            return m.eval()
+        return _train_teacher(tr, (xt, yt), net, dataset, epochs, seed, device, progress, folder)
+
+def _train_teacher(tr, test:tuple, net:str, dataset:str, epochs:int, seed:int, device, progress:bool, folder:Path)->nn.Module:
+    "Train the teacher on the real training set and keep it, sealed, in `folder`."
+    from safetensors.torch import save_file
+    xt, yt = test
     x = tr.data if isinstance(tr, ArrayImages) else torch.stack([tr[i][0] for i in range(len(tr))])
     p = get_protocol('dc', epochs=epochs)
     t0 = time.time()
@@ -534,9 +542,10 @@ def get_teacher(dataset:str='fashion-mnist', # a dataset of `evlf.data.DATASETS`
     m = r.pop('model')
     tmp = folder/'.model.safetensors.tmp'
     save_file({k: v.contiguous() for k, v in m.state_dict().items()}, tmp)
-    os.replace(tmp, w)
+    os.replace(tmp, folder/'model.safetensors')
     save_json(dict(dataset=dataset, net=net, epochs=epochs, seed=seed, recipe=asdict(p), test_accuracy=r['final'],
                    seconds=time.time() - t0, versions=versions()), folder/'record.json')
+    seal_dir(folder)
     return m
 
 # %% ../nbs/05_eval.ipynb #803f1043
@@ -576,16 +585,36 @@ def _meta(dataset:str, p:Protocol, protocol:str, net:str, eval_every:float, amp:
     return dict(dataset=dataset, protocol=p.name, recipe=asdict(p), net=net, eval_every=eval_every, amp=amp, classes=K, n_test=len(test[1]),
                 numerics=NUMERICS, image_size=int(test[0].shape[-1]), protocol_epochs=get_protocol(protocol, len(y)//K, classes=K, dataset=dataset).epochs)
 
+def _kept_student(path:Path, seed:int, meta:dict)->dict|None:
+    "The record of student `seed` at `path`, checked (its hash, its seed, its settings); None if there is none."
+    def read(f):
+        r = load_record(f)
+        want = json.loads(json.dumps({**meta, 'seed': seed}, default=str))
+        if any(r.get(k) != v for k, v in want.items()): raise Damaged(f, f'belongs to another student (its seed or settings differ from seed {seed}\'s)')
+        return r
+    if in_cache(path): return read_cached(path, read)
+    if not path.exists(): return None
+    try: return read(path)
+    except Damaged as e:
+        raise Damaged(path, f'{e.why}; a kept record is never recomputed silently: restore it (git checkout -- {path}) '
+                            'or delete it to train that student again') from None
+
 def _train_seeds(x, y, test:tuple, p:Protocol, todo:list, meta:dict, teacher, device, folder, progress:bool)->dict:
     "Seed -> record of the students of `todo`, each saved in `folder` when done: vmapped together on accelerators, one at a time on a CPU."
     together = get_device(device).type != 'cpu'
     recs = {}
     for group in ([todo] if together and todo else [[s] for s in todo]):
-        for r in train_students(x, y, test, p, group, meta['net'], meta['dataset'], meta['classes'], meta['eval_every'], teacher, device, meta['amp'],
-                                progress=progress):
-            r.update(meta, n_train=len(y), versions=versions())
-            recs[r['seed']] = r
-            if folder: save_json(r, folder/f'seed{r["seed"]}.json')
+        with contextlib.ExitStack() as held:  # one run trains each student: another waits, then reads its record
+            if folder:
+                for s in group: held.enter_context(entry_lock(folder/f'seed{s}.json'))
+                recs.update({s: r for s in group if (r := _kept_student(folder/f'seed{s}.json', s, meta)) is not None})
+            group = [s for s in group if s not in recs]
+            if not group: continue
+            for r in train_students(x, y, test, p, group, meta['net'], meta['dataset'], meta['classes'], meta['eval_every'], teacher, device, meta['amp'],
+                                    progress=progress):
+                r.update(meta, n_train=len(y), versions=versions())
+                recs[r['seed']] = r
+                if folder: save_record(r, folder/f'seed{r["seed"]}.json')
     return recs
 
 def _result(meta:dict, p:Protocol, seeds:list, recs:list, todo:list, folder, n_train:int)->dict:
@@ -634,7 +663,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     meta = _meta(dataset, p, protocol, net or p.net, eval_every, amp, y, (xt, yt))
     folder = None if cache is False else (cache_dir('eval', create=False) if cache is True else Path(cache))/_key(x, y, **meta)
     if folder: save_json({**meta, 'n_train': len(y), 'source': _source(data)}, folder/'meta.json')
-    recs = {s: load_json(folder/f'seed{s}.json') for s in seeds if folder and (folder/f'seed{s}.json').exists()}
+    recs = {s: r for s in seeds if folder and (r := _kept_student(folder/f'seed{s}.json', s, meta)) is not None}
     todo = [s for s in seeds if s not in recs]
     if todo and p.labels == 'soft' and teacher is None: teacher = get_teacher(dataset, root=root, device=device, progress=progress)
     recs.update(_train_seeds(x, y, (xt, yt), p, todo, meta, teacher, device, folder, progress))

@@ -13,7 +13,8 @@ from diffusers.configuration_utils import register_to_config
 from .backbone import latent_fingerprint, WEIGHTS_DIR
 from .data import dataset_slug
 from .core import (fingerprint, check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
-                       atomic_write, atomic_dir, save_json, load_json, versions)
+                       atomic_write, atomic_dir, save_json, load_json, versions, entry_lock, read_cached,
+                       save_tensors, load_tensors, seal_dir, check_dir)
 
 # %% auto #0
 __all__ = ['VARIANTS', 'CORRUPTIONS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
@@ -209,12 +210,19 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
                     progress:bool=True, # show a progress bar
                    )->dict:
     "Unscaled VAE posterior means of a real set (and its mirror images), its labels and class texts; cached."
-    from safetensors.torch import load_file, save
     from tqdm.auto import tqdm
     check_int('batch_size', batch_size, min=1)
     key = hashlib.sha1(f'{bb.name}|{latent_fingerprint(bb)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
     path = cache_dir('latents') / f'{bb.name}-{key}.safetensors'
-    if cache and path.exists(): return load_file(path)
+    if cache:
+        with entry_lock(path):
+            got = read_cached(path, load_tensors)
+            return got if got is not None else _encode_real_set(bb, ds, batch_size, flip, progress, path)
+    return _encode_real_set(bb, ds, batch_size, flip, progress, None)
+
+def _encode_real_set(bb, ds, batch_size:int, flip:bool, progress:bool, path):
+    "Encode a real set (and its mirror images); kept at `path` (with the hash of its tensors) unless None."
+    from tqdm.auto import tqdm
     dev = next(bb.vae.parameters()).device
     lat, mir = [], []
     with torch.no_grad():
@@ -227,8 +235,7 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
                tokens=te.tokens.float().cpu(), pooled=te.pooled.float().cpu())
     if flip: out['flipped'] = torch.cat(mir)
     out = {k: v.contiguous() for k, v in out.items()}
-    if cache:
-        with atomic_write(path, 'wb') as f: f.write(save(out, metadata={'backbone': bb.name, 'dataset': repr(ds)}))
+    if path is not None: save_tensors(out, path)
     return out
 
 # %% ../nbs/03_fusion.ipynb #e9adfdb5
@@ -549,6 +556,8 @@ def load_fusion(preset_or_path:str='fashion-tiny', # a preset with shipped weigh
             have = sorted(f'{q.parent.name}/{q.name}' for q in WEIGHTS_DIR.glob('*/fusion-*')) if WEIGHTS_DIR.exists() else []
             raise FileNotFoundError(f'no fusion module at {preset_or_path!r} (variant {variant!r}); shipped: {have or "none"}. '
                                     f'Train one with fit_fusion({str(preset_or_path)!r}, variant={variant!r}) and pass its folder.')
+    rec = p/'training_record.json'
+    if rec.exists() and 'files' in load_json(rec): check_dir(p, rec.name)  # a sealed module (evlf's cache) is checked against its hashes
     return EVLFFusion.from_pretrained(p, torch_dtype=torch.float32).to(get_device(device)).eval()
 
 def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load_backbone`)
@@ -586,10 +595,16 @@ def fusion_seed_module(preset:str='fashion-tiny', # a preset that ships fusion m
     if seed == 0: return shipped
     rec = json.loads((shipped/'training_record.json').read_text())
     dest = cache_dir('fusion', create=False)/f"{preset}-{dataset_slug(rec['dataset'])}-{variant}-seed{seed}"
-    if (dest/'training_record.json').exists(): return dest
+    with entry_lock(dest):
+        if read_cached(dest, lambda d: check_dir(d, 'training_record.json')) is not None: return dest
+        return _fit_seed_module(preset, rec, variant, seed, dest, progress)
+
+def _fit_seed_module(preset:str, rec:dict, variant:str, seed:int, dest:Path, progress:bool)->Path:
+    "Train the shipped recipe with `seed` and keep it, sealed, at `dest`."
     kw = {k: v for k, v in rec['params'].items() if k in {f.name for f in fields(FusionConfig)} and k not in ('out_dir', 'ckpt_dir', 'seed', 'resume')}
     f = fit_fusion(preset, rec['dataset'], out_dir=dest.with_name(dest.name + '-train'), seed=seed, resume=False, progress=progress, **kw)
     with atomic_dir(dest) as tmp:  # stored as the shipped module is (float16, loaded as float32)
         f.to(torch.float16).save_pretrained(tmp)
         save_json({**f.training_record, 'stored_dtype': rec.get('stored_dtype', 'float32')}, tmp/'training_record.json')
+        seal_dir(tmp, 'training_record.json')
     return dest

@@ -15,8 +15,9 @@ from diffusers.models.embeddings import LabelEmbedding
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
-from .core import check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint, cpu_threads
-from .data import get_dataset, DistilledWriter, imagenet_classes, images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
+from .core import (check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint, cpu_threads,
+                       check_writable, entry_lock, read_cached, save_tensors, load_tensors, seal_dir, check_dir)
+from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, SET_FORMAT, imagenet_classes, images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
 
@@ -57,14 +58,13 @@ def _pinned(bb):
     return cpu_threads(DISTILL_THREADS if bb is not None and torch.device(bb.device).type == 'cpu' else None)
 
 def _cached(path:Path, fn):
-    "The tensor saved at `path`, or `fn()` saved there (atomically) first."
-    if path.exists(): return torch.load(path, weights_only=True)
-    x = fn()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f'.{os.getpid()}.tmp')
-    torch.save(x, tmp)
-    os.replace(tmp, path)
-    return x
+    "The tensor saved at `path` (checked against its hash), or `fn()` saved there first; one run makes it, others wait."
+    with entry_lock(path):
+        got = read_cached(path, load_tensors)
+        if got is not None: return got['x']
+        x = fn()
+        save_tensors({'x': x}, path)
+        return x
 
 @torch.no_grad()
 def encode_class(ds, # a dataset with `.targets`
@@ -79,7 +79,7 @@ def encode_class(ds, # a dataset with `.targets`
         with _pinned(bb): return torch.cat([bb.encode_images(_match_channels(images_of(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
                                             for i in range(0, len(idx), batch_size)])
     if not cache: return enc()
-    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'/f'{label:05d}.pt', enc)
+    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'/f'{label:05d}.safetensors', enc)
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -104,7 +104,7 @@ def fused_class(ds, # a dataset with `.targets` and `.prompts`
     key = f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}-{fingerprint(fusion, ds.prompts[label])}'
     def fuse():
         with _pinned(bb): return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)
-    return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.pt', fuse)
+    return _cached(cache_dir('fused', create=False)/key/f'{label:05d}.safetensors', fuse)
 
 # %% ../nbs/04_sampler.ipynb #447390fb
 def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
@@ -583,7 +583,14 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
                       settings, rec, seed, prompts)
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
-    if (path/'config.json').exists(): return type(den).from_pretrained(path).to(par.device, par.dtype).eval().requires_grad_(False)
+    with entry_lock(path):
+        got = read_cached(path, lambda d: check_dir(d) and type(den).from_pretrained(d))
+        if got is not None: return got.to(par.device, par.dtype).eval().requires_grad_(False)
+        return _finetune_now(bb, ds, fusion, p, seed, encode_batch, progress, rec, settings, path)
+
+def _finetune_now(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool, rec:dict, settings:dict, path:Path):
+    "Fine-tune the denoiser (Eq. 13) and keep it, sealed, at `path`."
+    den, prompts = bb.denoiser, list(ds.prompts)
     zs = [_finetune_latents(bb, ds, fusion, c, rec, seed, encode_batch) for c in range(len(prompts))]
     ys = torch.cat([torch.full((len(z),), c) for c, z in enumerate(zs)])
     text = _text_conditioned(den)
@@ -595,6 +602,7 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
         model.save_pretrained(tmp, safe_serialization=True)
         save_json({'params': settings, 'recipe': rec, 'images': len(ys), 'seed': seed, 'backbone': bb.name,
                    'fusion': fusion is not None, 'versions': versions()}, tmp/'record.json')
+        seal_dir(tmp)
     return model
 
 # %% ../nbs/04_sampler.ipynb #5415bbf2
@@ -627,13 +635,6 @@ def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, deno
     return torch.cat(out)
 
 # %% ../nbs/04_sampler.ipynb #9a1d94fe
-def _check_writable(out_dir:Path):
-    "Raise a clear error if `out_dir` cannot be created or written."
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix='.evlf-write-test'): pass
-    except OSError as e: raise PermissionError(f'out_dir {out_dir} is not writable ({type(e).__name__}: {e}); choose another out_dir') from None
-
 def _check_ipc(ipc, ds)->int:
     "IPC as an int, at least 1 and at most the size of the smallest class."
     counts = torch.bincount(torch.as_tensor(ds.targets), minlength=len(ds.classes))
@@ -661,20 +662,11 @@ def _load_parts(backbone, method:str, p:dict, ds, device)->tuple:
          'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae)}
     return bb, fusion, p
 
-def _refuse_other(out_dir:Path, manifest:dict, overwrite:bool):
-    "Raise if `out_dir` holds a set made with another method, other parameters or another seed (unless `overwrite`)."
-    old = out_dir/'manifest.json'
-    if overwrite or not old.exists(): return
-    prev, keys = load_json(old), ('method', 'params', 'seed')
-    if [prev.get(k) for k in keys] != [_json_roundtrip(manifest[k]) for k in keys]:
-        raise FileExistsError(f'{out_dir} holds a distilled set made with other parameters ({prev.get("method")}, seed {prev.get("seed")}, '
-                              f'{prev.get("params")}); pass overwrite=True or choose another out_dir')
-
 def _open_writer(out_dir:Path, ds, manifest:dict, overwrite:bool, state)->DistilledWriter:
     "The set's writer on every process: the main process writes the manifest and clears what a killed run left, the others wait."
     if state.is_main_process:
         writer = DistilledWriter(out_dir, ds.classes, manifest, overwrite=overwrite)
-        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)  # left by a killed run
+        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)  # left by a killed run (only evlf's: others were refused)
     state.wait_for_everyone()
     if not state.is_main_process: writer = DistilledWriter(out_dir, ds.classes, manifest)
     return writer
@@ -697,7 +689,9 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
            )->Path:
     "Distil `dataset` into `ipc` images per class with `method`, written under `out_dir`; returns its path."
     from accelerate import PartialState
+    import contextlib
     check_choice('method', method, METHODS)
+    if isinstance(backbone, str): check_choice('backbone', backbone, BACKBONES)
     seed = check_int('seed', seed, min=0)
     ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
     p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **options)
@@ -706,24 +700,25 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     ds_name = dataset if isinstance(dataset, str) else getattr(dataset, 'name', type(dataset).__name__)
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     ipc = _check_ipc(ipc, ds)
-    out_dir = Path(out_dir)
-    _check_writable(out_dir)
+    out_dir = check_writable('out_dir', out_dir)
+    check_set_folder(out_dir, overwrite=ro['overwrite'])  # a folder evlf did not write is refused before any work
     state = PartialState(cpu=not torch.cuda.is_available() or str(ro['device']).startswith('cpu'))
     bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'] or (state.device if state.num_processes > 1 else None))
-    manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts),
+    manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts), classes=list(ds.classes),
                     dataset=ds_name, backbone=None if bb is None else bb.name, image_size=int(ds.image_size), dataset_fingerprint=dataset_fingerprint(ds))
-    _refuse_other(out_dir, manifest, ro['overwrite'])
-    writer = _open_writer(out_dir, ds, manifest, ro['overwrite'], state)
-    todo = writer.missing()
-    state.wait_for_everyone()
-    den = None if bb is None else bb.denoiser
-    with _pinned(bb):
-        if bb is not None and p['finetune']:
-            with state.main_process_first():
-                den = _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
-        for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
-            writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
-    state.wait_for_everyone()
+    check_set_folder(out_dir, manifest, ro['overwrite'])
+    with entry_lock(out_dir) if state.num_processes == 1 else contextlib.nullcontext():  # another run making this set: wait, then reuse
+        writer = _open_writer(out_dir, ds, manifest, ro['overwrite'], state)
+        todo = writer.missing()
+        state.wait_for_everyone()
+        den = None if bb is None else bb.denoiser
+        with _pinned(bb):
+            if bb is not None and p['finetune'] and todo:
+                with state.main_process_first():
+                    den = _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
+            for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
+                writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
+        state.wait_for_everyone()
     return out_dir
 
 # %% ../nbs/04_sampler.ipynb #70d238a8
@@ -762,10 +757,12 @@ def _weights_id(backbone:str)->str:
     return h.hexdigest()[:12]
 
 def _complete(path:Path, ipc:int, n_classes:int)->bool:
-    "Whether `path` holds a finished distilled set of `n_classes` classes with `ipc` images each."
-    if not (path/'manifest.json').exists(): return False
-    cl = load_json(path/'manifest.json').get('classes', [])
-    return len(cl) == n_classes and all(len(list((path/class_folder(c, n, n_classes)).glob('*.png'))) == ipc for c, n in enumerate(cl))
+    "Whether `path` holds a finished distilled set of `n_classes` classes with `ipc` images each, every image as evlf wrote it."
+    try: m = load_json(path/'manifest.json')
+    except (OSError, ValueError): return False
+    cl = m.get('classes', []) if isinstance(m, dict) and m.get('format', 0) >= SET_FORMAT else []
+    return len(cl) == n_classes and all(len(list((path/class_folder(c, n, n_classes)).glob('*.png'))) == ipc
+                                        and class_damage(path/class_folder(c, n, n_classes)) is None for c, n in enumerate(cl))
 
 def _whole_dataset(ds)->bool:
     "Whether `ds` is a whole train split (or class view) named as `evlf.data.get_dataset` names it."
@@ -788,7 +785,12 @@ def distilled(ds, # the real training set (`load_real`)
     fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
     key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
     path = cache_dir('distilled')/f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
-    if _complete(path, ipc, len(ds.classes)): return path
+    with entry_lock(path):
+        if _complete(path, ipc, len(ds.classes)): return path
+        return _distil_entry(ds, backbone, method, ipc, seed, path, progress, options, fm)
+
+def _distil_entry(ds, backbone:str, method:str, ipc:int, seed:int, path:Path, progress:bool, options:dict, fm:dict)->Path:
+    "Make the cache entry `path` of `distilled`."
     if method == 'random' and _whole_dataset(ds):  # the whole real set (or class view): 05_eval's random sets
         return distill_random(ds.name, ipc, seed, root=options.get('root'))
     bb = None if method == 'random' else get_backbone(backbone)

@@ -101,7 +101,9 @@ def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
     with pytest.raises(ValueError, match='cfg_channels=5'): distill(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=5)
     assert not list((tmp_path/'x').rglob('*.png'))
     blocker = tmp_path/'file'; blocker.write_text('')
-    with pytest.raises(PermissionError, match='not writable'): distill(ds, bb, 'd4m', 2, out_dir=blocker/'sub')
+    with pytest.raises(ValueError, match="out_dir=.*is a file, so it cannot hold a folder"): distill(ds, bb, 'd4m', 2, out_dir=blocker/'sub')
+    with pytest.raises(ValueError, match="backbone='nope' is not valid; accepted: .*'fashion-half'"): distill(ds, 'nope', 'd4m', 2, out_dir=tmp_path/'z')
+    assert not (tmp_path/'z').exists()  # refused before the folder is made
     with pytest.raises(FileNotFoundError, match='no fusion module'): distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'y')
 
 def test_refuses_other_parameters(tmp_path, bbs):
