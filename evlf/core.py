@@ -259,20 +259,23 @@ def _entry(path)->str:
     return f'{p.parent.name}/{m[1] if m else p.name}'
 
 def save_tensors(tensors:dict, path)->Path:
-    "Write a dict of tensors as safetensors with the SHA-256 of their bytes in its metadata, atomically."
+    "Write a dict of tensors as safetensors with the SHA-256 of their bytes (and which are channels-last) in its metadata, atomically."
     from safetensors.torch import save
+    cl = [k for k, v in tensors.items() if v.dim() == 4 and not v.is_contiguous() and v.is_contiguous(memory_format=torch.channels_last)]
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    with atomic_write(path, 'wb') as f: f.write(save(tensors, metadata={'sha256': _tensor_digest(tensors), 'entry': _entry(path)}))
+    meta = {'sha256': _tensor_digest(tensors), 'entry': _entry(path), 'channels_last': ','.join(cl)}
+    with atomic_write(path, 'wb') as f: f.write(save(tensors, metadata=meta))
     return Path(path)
 
 def load_tensors(path)->dict:
-    "The tensors `save_tensors` wrote; `Damaged` if the file is unreadable or its tensors differ from its hash."
+    "The tensors `save_tensors` wrote, in their memory format; `Damaged` if the file is unreadable or its tensors differ from its hash."
     from safetensors import safe_open
     try:
         with safe_open(str(path), 'pt') as f: meta, out = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e: raise Damaged(path, f'unreadable ({type(e).__name__}: {e})') from None
     if meta.get('sha256') != _tensor_digest(out): raise Damaged(path, 'its tensors differ from their hash' if 'sha256' in meta else 'carries no content hash')
     if meta.get('entry') != _entry(path): raise Damaged(path, f"was written as {meta.get('entry')}, not as this entry (swapped or moved)")
+    for k in filter(None, meta.get('channels_last', '').split(',')): out[k] = out[k].contiguous(memory_format=torch.channels_last)
     return out
 
 def seal_dir(folder, record:str='record.json')->dict:
