@@ -13,8 +13,8 @@ __all__ = ['UMASK', 'check_choice', 'check_int', 'check_float', 'seed_everything
            'check_amp', 'cache_dir', 'fingerprint', 'atomic_write', 'atomic_dir', 'versions', 'save_json', 'load_json',
            'save_figure', 'say', 'duration', 'Progress', 'sha256_file', 'Damaged', 'save_record', 'load_record',
            'save_tensors', 'load_tensors', 'seal_dir', 'check_dir', 'in_cache', 'read_cached', 'entry_lock',
-           'check_writable', 'check_list', 'check_optional_int', 'check_out', 'check_seeds', 'injected_params',
-           'skip_test_cells', 'under_papermill', 'check_param_names']
+           'check_writable', 'check_cache', 'check_list', 'check_optional_int', 'check_out', 'check_seeds',
+           'injected_params', 'skip_test_cells', 'under_papermill', 'check_param_names']
 
 # %% ../nbs/00_core.ipynb #d9411469
 def check_choice(name:str, value, choices):
@@ -358,6 +358,10 @@ def check_writable(name:str, path)->Path:
                          f"{'a file, not a folder' if q == p else 'a folder'}; {ok}")
     if not os.access(q, os.W_OK | os.X_OK): raise ValueError(f'{name}={str(path)!r} is not valid: {q} is not writable; {ok}')
     return p
+
+def check_cache()->Path:
+    "The cache root, checked writable (not made) before any work; the error names `$EVLF_CACHE` when it is set."
+    return check_writable('EVLF_CACHE' if os.environ.get('EVLF_CACHE') else 'cache folder', cache_dir(create=False))
 
 # %% ../nbs/00_core.ipynb #0036114e
 def check_list(name:str, values, check, **kw)->list:

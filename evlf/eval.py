@@ -23,9 +23,9 @@ TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet'
 
 # %% auto #0
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'TABLE_DISTILL_SEEDS', 'TABLE_EVAL_EVERY', 'check_net_size',
-           'check_students', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP', 'get_net', 'Protocol',
-           'get_protocol', 'normalizer', 'dsa_augment', 'eval_epochs', 'tested_once', 'train_students', 'get_teacher',
-           'evaluate', 'evaluate_all', 'table_folder']
+           'check_students', 'check_data', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP',
+           'get_net', 'Protocol', 'get_protocol', 'normalizer', 'dsa_augment', 'eval_epochs', 'tested_once',
+           'train_students', 'get_teacher', 'evaluate', 'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -60,6 +60,20 @@ def _check_design(methods:list, backbone:str, options:dict, fusion_model, fusion
         if fusion_model is not None: raise ValueError(f"fusion_seeds='distill' retrains the shipped module per distillation seed, but fusion_model={fusion_model!r} is given; accepted: one of the two")
         if not (WEIGHTS_DIR/backbone/f'fusion-{variant}'/'training_record.json').exists():
             raise ValueError(f"fusion_seeds='distill' is not valid for backbone={backbone!r}: it ships no {variant} fusion module whose recipe to retrain; accepted: 'shipped'")
+
+def check_data(dataset:str, # a dataset name or class view (`parse_dataset`)
+               ipc:int, # the images per class a set will take from (or be compared with) each class
+               root=None, # where the data lives
+              )->int:
+    "Raise before any work if `dataset`'s train or test split cannot be loaded, or a class has fewer than `ipc` images; the smallest class size."
+    tr = get_dataset(dataset, 'train', root=root)
+    get_dataset(dataset, 'test', root=root)
+    counts = torch.bincount(torch.as_tensor(tr.targets), minlength=len(tr.classes))
+    lo = int(counts.argmin())
+    if ipc > counts[lo]:
+        raise ValueError(f'ipc={ipc} is not valid: class {lo} ({tr.classes[lo]}) of {dataset} has {int(counts[lo])} training images; '
+                         f'accepted: an integer >= 1 <= {int(counts[lo])}')
+    return int(counts[lo])
 
 def check_params(dataset, ipc, methods, seeds, protocol, net, epochs=None, backbone='fashion-tiny', eval_every=1.0, amp=None,
                  root=None, options=None, fusion_model=None, max_test=None, students=None, distill_seeds=3, fusion_seeds='shipped', paired=True)->dict:

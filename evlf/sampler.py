@@ -22,11 +22,12 @@ from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
 
 # %% auto #0
-__all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'METHODS', 'FINETUNE_RECIPE',
-           'HOST_DEFAULTS', 'HOSTS', 'image_generators', 'dataset_fingerprint', 'encode_class', 'fused_class',
-           'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler', 'mode_guided', 'MGD3Pipeline',
-           'difffit_parameters', 'finetune_denoiser', 'distill_params', 'check_fusion_model', 'check_options',
-           'get_fusion', 'distill', 'finetuned_denoiser', 'get_backbone', 'distilled']
+__all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'METHODS',
+           'FINETUNE_RECIPE', 'HOST_DEFAULTS', 'HOSTS', 'image_generators', 'dataset_fingerprint', 'encode_class',
+           'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler', 'mode_guided',
+           'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser', 'check_host_settings', 'distill_params',
+           'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'finetuned_denoiser', 'get_backbone',
+           'distilled']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -306,6 +307,7 @@ class MGD3Pipeline(_LatentPipeline):
 
 # %% ../nbs/04_sampler.ipynb #84eacab8
 FINETUNE_RECIPES = ('full', 'difffit')
+FINETUNE_ON = ('fused', 'plain')  # which latents fine-tuning learns (`finetune_on`): the fused ones (EVLF's Eq. 13) or the plain ones
 _NORMS = (torch.nn.LayerNorm, torch.nn.GroupNorm, torch.nn.BatchNorm2d)
 
 def difffit_parameters(model)->list:
@@ -482,7 +484,7 @@ def _method_defaults(method:str, backbone, options:dict)->dict:
     return dict(hd['d4m' if method.startswith('d4m') else 'mgd3'], km_expand=10, fusion=method.endswith('+evlf'),
                 fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', finetune_on=None, **ft)
 
-def _check_host(p:dict)->dict:
+def check_host_settings(p:dict)->dict:
     "Host settings checked and normalised, each error naming the setting and what it accepts."
     for k, lo, opn in (('strength', 0, True), ('guidance_scale', 0, False), ('mode_guidance', 0, False), ('finetune_lr', 0, True)):
         if k in p: p[k] = check_float(k, p[k], min=lo, min_open=opn)
@@ -510,13 +512,13 @@ def distill_params(method:str, # one of `METHODS`
     if not p.get('finetune'):
         for k in [k for k in p if k.startswith('finetune_')]: del p[k]
     elif p.get('finetune_on') is not None:  # fine-tune on the other latents than the prototypes': the central ablation
-        check_choice('finetune_on', p['finetune_on'], ('fused', 'plain'))
+        check_choice('finetune_on', p['finetune_on'], FINETUNE_ON)
         if (p['finetune_on'] == 'fused') == bool(p.get('fusion')): p['finetune_on'] = None  # the default, named: the same set
     if p.get('finetune_on', 0) is None: del p['finetune_on']
     if not p.get('fusion') and p.get('finetune_on') != 'fused':
         p.pop('fusion_model', None)
         p.pop('fusion_variant', None)
-    return _check_host(p)
+    return check_host_settings(p)
 
 def _finetune_fused(p:dict)->bool:
     "Whether the denoiser is fine-tuned on fused latents: as the prototypes are, unless `finetune_on` says otherwise."

@@ -33,8 +33,9 @@ def pngs(d): return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted
 # -- the data-loss case first: a folder of the user's -------------------------------------------------------------------
 LEGACY = json.dumps({'method': 'random', 'params': {'ipc': 1}, 'seed': 0, 'classes': ['a']})  # an older evlf's manifest: no hashes
 
-@pytest.mark.parametrize('overwrite', [True, False])
-@pytest.mark.parametrize('manifest', [None, '{"owner": "me"}', LEGACY])
+USER_FOLDERS = [(ow, m) for m in (None, '{"owner": "me"}', LEGACY) for ow in (True, False)]  # (--overwrite, the folder's manifest.json)
+
+@pytest.mark.parametrize('overwrite,manifest', USER_FOLDERS)
 def test_users_folder_is_never_touched(tmp_path, capsys, overwrite, manifest):
     user = tmp_path/'mine'; (user/'data').mkdir(parents=True)
     (user/'notes.txt').write_text('my notes'); (user/'data'/'a.csv').write_text('1,2')

@@ -101,10 +101,14 @@ def test_eval_epochs_and_dsa():
     assert torch.equal(dsa_augment(x, torch.Generator().manual_seed(0)), dsa_augment(x, torch.Generator().manual_seed(0)))
 
 
-@pytest.mark.parametrize('args,msg', [(['-p', 'ipc', 'ten'], "ipc='ten' is not valid"), (['-p', 'protocol', 'idc'], "protocol='idc' is not valid"),
+BAD_PARAMS = [(['-p', 'ipc', 'ten'], "ipc='ten' is not valid"), (['-p', 'protocol', 'idc'], "protocol='idc' is not valid"),
                                       (['-p', 'ipcs', '50'], "'ipcs' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, ipc, methods"),
                                       (['-p', 'distill_seeds', '0'], 'distill_seeds=0 is not valid'), (['-y', 'distill_seeds: [2, 2]'], 'it repeats [2]'),
-                                      (['-y', "methods: ['random', 'd4m+evlf']"], "paired=True compares each +evlf method with its host, but methods=['random', 'd4m+evlf'] lacks 'd4m'")])
+                                      (['-y', "methods: ['random', 'd4m+evlf']"], "paired=True compares each +evlf method with its host, but methods=['random', 'd4m+evlf'] lacks 'd4m'"),
+                                      (['-p', 'ipc', '1000000000'], 'ipc=1000000000 is not valid: class 0 (T-shirt/top) of fashion-mnist has 6000 training images')]  # (papermill arguments, what the error says)
+
+
+@pytest.mark.parametrize('args,msg', BAD_PARAMS)
 def test_papermill_bad_params_fail_early(tmp_path, args, msg):
     "A bad value or a misspelt name (papermill itself only warns) fails in the first cells: non-zero exit, the message, nothing written."
     r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args,
@@ -112,6 +116,22 @@ def test_papermill_bad_params_fail_early(tmp_path, args, msg):
                        env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])})
     assert r.returncode != 0 and msg in r.stdout + r.stderr, r.stderr[-3000:]
     assert not (tmp_path/'figures').exists()
+
+
+def bad_outputs(blocker:Path)->list:
+    "Output locations under a file: (papermill arguments, environment, what the error says)."
+    return [(['-p', 'out', str(blocker)], {}, f"out='{blocker}' is not valid: {blocker} is a file, not a folder"),
+            (['-p', 'students', str(blocker/'kept')], {}, f"students='{blocker/'kept'}' is not valid"),
+            ([], {'EVLF_CACHE': str(blocker/'cache')}, f"EVLF_CACHE='{blocker/'cache'}' is not valid")]
+
+def test_papermill_outputs_checked_before_work(tmp_path):
+    "An output location that cannot be written (the table's folder, the kept students, the cache) fails in the check cell, not after the students."
+    blocker = tmp_path/'file'; blocker.write_text('')
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+    for args, extra, msg in bad_outputs(blocker):
+        r = subprocess.run([sys.executable, '-m', 'papermill', str(REPO/'nbs'/'05_eval.ipynb'), str(tmp_path/'out.ipynb'), *args, '--cwd', str(REPO/'nbs')],
+                           capture_output=True, text=True, timeout=300, env={**env, **extra})
+        assert r.returncode != 0 and msg in r.stdout + r.stderr and 'distillation:' not in r.stderr, (args, r.stderr[-3000:])
 
 
 def test_papermill_random_only(tmp_path):

@@ -108,3 +108,16 @@ def test_readme_example_runs(tmp_path):
     r = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert re.search(r'D4M\+EVLF, IPC 2: \d+\.\d% test accuracy', r.stdout), r.stdout
+
+
+def test_bench_readme_counts_the_bad_inputs(tmp_path):
+    "bench/README says how many bad inputs the tests refuse before any work, counted from the lists those tests walk."
+    import re, test_cli, test_eval, test_cache, test_sampler
+    from evlf.backbone import tiny_backbone
+    bbs = {k: tiny_backbone(k, seed=0) for k in ('sd15', 'dit256')}
+    n = dict(cli=len(test_cli.BAD_COMMAND_LINES), papermill=len(test_eval.BAD_PARAMS) + len(test_eval.bad_outputs(tmp_path)),
+             distill=len(test_sampler.BAD_DISTILL(bbs, tmp_path)), folders=len(test_cache.USER_FOLDERS))
+    text = (REPO/'bench'/'README.md').read_text()
+    said = re.search(r'\*\*(\d+) bad inputs\*\*.*?(\d+) command lines.*?(\d+) papermill runs.*?(\d+) calls of `distill`.*?(\d+) folders of a user', text, re.S)
+    assert said, 'bench/README.md: no sentence counting the bad inputs'
+    assert [int(g) for g in said.groups()] == [sum(n.values()), n['cli'], n['papermill'], n['distill'], n['folders']], (said.groups(), n)

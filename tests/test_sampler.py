@@ -82,29 +82,33 @@ def test_resume_equals_uninterrupted(tmp_path, bbs, monkeypatch):
     run(tmp_path/'cut')
     assert written == [1, 2] and files(tmp_path/'cut') == ref  # skipped class 0, same files
 
-def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
+def BAD_DISTILL(bbs, tmp_path)->list:
+    "Bad input to `distill`: (a call that must fail, the exception, what it says); each is refused before a class is distilled."
     bb, ds = bbs['sd15'], tiny_ds()
-    monkeypatch.setattr(sampler.DistilledWriter, 'write', lambda *a, **k: pytest.fail('a class was distilled'))
-    for ipc, msg in ((0, 'ipc=0'), (-2, 'ipc=-2'), (1.5, 'ipc=1.5'), ('3', "ipc='3'"), (21, 'more than class')):
-        with pytest.raises(ValueError, match=msg): distill(ds, bb, 'd4m', ipc, out_dir=tmp_path/'x')
-    with pytest.raises(ValueError, match="method='diffusion'.*accepted"): distill(ds, bb, 'diffusion', 2, out_dir=tmp_path/'x')
-    with pytest.raises(ValueError, match='strenght'): distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', strenght=0.5)
-    with pytest.raises(ValueError, match='stop_t=-2'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', stop_t=-2)
-    # the reference conventions' settings: an unknown name, or a DiT-only convention on a UNet, before any work
-    with pytest.raises(ValueError, match="scheduler='lms' is not valid; accepted: 'pndm'"): distill(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', scheduler='lms')
-    with pytest.raises(ValueError, match="variance_type='learned' is not valid"): distill(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', variance_type='learned')
-    with pytest.raises(ValueError, match="finetune_recipe='lora' is not valid; accepted: 'full', 'difffit'"):
-        distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'x', finetune_recipe='lora')
-    with pytest.raises(ValueError, match='cfg_channels=3'): distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=3)
-    with pytest.raises(ValueError, match="variance_type='learned_range' needs a denoiser"):
-        distill(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', variance_type='learned_range')
-    with pytest.raises(ValueError, match='cfg_channels=5'): distill(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=5)
-    assert not list((tmp_path/'x').rglob('*.png'))
     blocker = tmp_path/'file'; blocker.write_text('')
-    with pytest.raises(ValueError, match="out_dir=.*is a file, so it cannot hold a folder"): distill(ds, bb, 'd4m', 2, out_dir=blocker/'sub')
-    with pytest.raises(ValueError, match="backbone='nope' is not valid; accepted: .*'fashion-half'"): distill(ds, 'nope', 'd4m', 2, out_dir=tmp_path/'z')
-    assert not (tmp_path/'z').exists()  # refused before the folder is made
-    with pytest.raises(FileNotFoundError, match='no fusion module'): distill(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'y')
+    d = lambda *a, **k: (lambda: distill(*a, **k))
+    out = [(d(ds, bb, 'd4m', ipc, out_dir=tmp_path/'x'), ValueError, msg)
+           for ipc, msg in ((0, 'ipc=0'), (-2, 'ipc=-2'), (1.5, 'ipc=1.5'), ('3', "ipc='3'"), (21, 'more than class'))]
+    return out + [
+        (d(ds, bb, 'diffusion', 2, out_dir=tmp_path/'x'), ValueError, "method='diffusion'.*accepted"),
+        (d(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', strenght=0.5), ValueError, 'strenght'),
+        (d(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', stop_t=-2), ValueError, 'stop_t=-2'),
+        # the reference conventions' settings: an unknown name, or a DiT-only convention on a UNet, before any work
+        (d(ds, bb, 'd4m', 2, out_dir=tmp_path/'x', scheduler='lms'), ValueError, "scheduler='lms' is not valid; accepted: 'pndm'"),
+        (d(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', variance_type='learned'), ValueError, "variance_type='learned' is not valid"),
+        (d(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'x', finetune_recipe='lora'), ValueError, "finetune_recipe='lora' is not valid; accepted: 'full', 'difffit'"),
+        (d(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=3), ValueError, 'cfg_channels=3'),
+        (d(ds, bb, 'mgd3', 2, out_dir=tmp_path/'x', variance_type='learned_range'), ValueError, "variance_type='learned_range' needs a denoiser"),
+        (d(ds, bbs['dit256'], 'mgd3', 2, out_dir=tmp_path/'x', cfg_channels=5), ValueError, 'cfg_channels=5'),
+        (d(ds, bb, 'd4m', 2, out_dir=blocker/'sub'), ValueError, "out_dir=.*is a file, so it cannot hold a folder"),
+        (d(ds, 'nope', 'd4m', 2, out_dir=tmp_path/'z'), ValueError, "backbone='nope' is not valid; accepted: .*'fashion-half'"),
+        (d(ds, bb, 'd4m+evlf', 2, out_dir=tmp_path/'y'), FileNotFoundError, 'no fusion module')]
+
+def test_bad_input_before_sampling(tmp_path, bbs, monkeypatch):
+    monkeypatch.setattr(sampler.DistilledWriter, 'write', lambda *a, **k: pytest.fail('a class was distilled'))
+    for call, exc, msg in BAD_DISTILL(bbs, tmp_path):
+        with pytest.raises(exc, match=msg): call()
+    assert not list((tmp_path/'x').rglob('*.png')) and not (tmp_path/'z').exists()  # refused before the folder is made
 
 def test_refuses_other_parameters(tmp_path, bbs):
     bb, ds = bbs['sd15'], tiny_ds()
