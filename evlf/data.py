@@ -12,7 +12,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 import shutil
 from .core import (check_choice, check_int, atomic_dir, save_json, load_json, versions, cache_dir, in_cache, say,
-                       save_record, load_record, sha256_file, Damaged)
+                       save_record, load_record, sha256_file, Damaged, entry_lock)
 
 # %% auto #0
 __all__ = ['SUBSETS', 'FASHION_CLASSES', 'DEBIAN_FASHION', 'DATASETS', 'N_CLASSES', 'SPLITS', 'SET_FORMAT', 'CLASS_HASHES',
@@ -432,10 +432,11 @@ def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
     ipc, seed = check_int('ipc', ipc, min=1), check_int('seed', seed, min=0)
     ds = get_dataset(dataset, 'train', root=root)
     out_dir = Path(out_dir) if out_dir else cache_dir('distilled', dataset_slug(dataset), 'random', f'ipc{ipc}_seed{seed}', create=False)
-    w = DistilledWriter(out_dir, ds.classes, dict(method='random', params={'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels),
-                                                  prompts=list(ds.prompts), dataset=dataset))
-    for c in w.missing():
-        pick = random_subset(ds, c, ipc, seed)
-        if len(pick) < ipc: raise ValueError(f'ipc={ipc} is more than the {len(pick)} images of class {c} ({ds.classes[c]})')
-        w.write(c, images_of(ds, pick))
+    with entry_lock(out_dir):  # another run making this set: wait, then reuse it
+        w = DistilledWriter(out_dir, ds.classes, dict(method='random', params={'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels),
+                                                      prompts=list(ds.prompts), dataset=dataset))
+        for c in w.missing():
+            pick = random_subset(ds, c, ipc, seed)
+            if len(pick) < ipc: raise ValueError(f'ipc={ipc} is more than the {len(pick)} images of class {c} ({ds.classes[c]})')
+            w.write(c, images_of(ds, pick))
     return out_dir
