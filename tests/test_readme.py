@@ -121,3 +121,22 @@ def test_bench_readme_counts_the_bad_inputs(tmp_path):
     said = re.search(r'\*\*(\d+) bad inputs\*\*.*?(\d+) command lines.*?(\d+) papermill runs.*?(\d+) calls of `distill`.*?(\d+) folders of a user', text, re.S)
     assert said, 'bench/README.md: no sentence counting the bad inputs'
     assert [int(g) for g in said.groups()] == [sum(n.values()), n['cli'], n['papermill'], n['distill'], n['folders']], (said.groups(), n)
+
+
+def test_bench_readme_student_step():
+    "bench/README's numbers for where a student's step goes are its record's."
+    import json
+    r = json.loads((REPO/'figures'/'student_step.json').read_text())
+    f = r['runs']['float32']
+    ops = f['ops_self_s']
+    text = ' '.join((REPO/'bench'/'README.md').read_text().split())
+    want = [f"float32 (this CPU has no native bfloat16" if not r['native_bf16'] else 'bfloat16',
+            f"{f['step_s']*1e3:.0f} ms, of which the forward pass {f['phases_s']['forward']*1e3:.0f} ms, the backward pass {f['phases_s']['backward']*1e3:.0f} ms "
+            f"and SGD {f['phases_s']['optimizer']*1e3:.0f} ms; {f['gflops']:.0f} GFLOP/s",
+            f"takes {r['middle_conv_s']['float32']*1e3:.0f} ms, so a step costs {f['ratio_to_middle_conv']:.2f} times it while holding "
+            f"{(r['flops']['forward'] + r['flops']['backward'])/r['flops']['middle_conv_fwd_bwd']:.2f} times its FLOPs",
+            f"convolution backward {ops['aten::convolution_backward']*1e3:.0f} ms, convolution forward {ops['aten::mkldnn_convolution']*1e3:.0f} ms",
+            f"copies {ops['aten::copy_']*1e3:.0f} ms",
+            f"group norm {(ops['aten::native_group_norm'] + ops['aten::native_group_norm_backward'])*1e3:.0f} ms, ReLU's backward {ops['aten::threshold_backward']*1e3:.0f} ms",
+            f"takes {f['test_pass_s']:.0f} s"]
+    for w in want: assert w in text, w
