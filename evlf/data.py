@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #b93d276e
 from __future__ import annotations
 import gzip, os, re, json
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
@@ -108,6 +109,17 @@ def _read_idx(path:Path)->np.ndarray:
     shape = [int.from_bytes(raw[4+4*i:8+4*i], 'big') for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4+4*ndim).reshape(shape)
 
+@contextmanager
+def _tidy_download(root:Path):
+    "Around a download into `root`: if it fails, remove the folders it made (a failed try leaves no empty folder behind)."
+    top = Path(root).absolute()
+    while not top.parent.exists(): top = top.parent
+    made = not top.exists()
+    try: yield
+    except BaseException:
+        if made: shutil.rmtree(top, ignore_errors=True)
+        raise
+
 def _find_fashion(root, split)->tuple:
     "Paths of the image and label IDX files of a split, from Debian's package, `root`, or a download."
     stem = 'train' if split == 'train' else 't10k'
@@ -119,7 +131,7 @@ def _find_fashion(root, split)->tuple:
     try:
         from torchvision.datasets import FashionMNIST
         dl = Path(root) if root else cache_dir('data')
-        FashionMNIST(dl, train=split == 'train', download=True)
+        with _tidy_download(dl): FashionMNIST(dl, train=split == 'train', download=True)
         return _find_fashion(dl, split)
     except Exception as e:
         raise FileNotFoundError(
@@ -139,7 +151,8 @@ def _cifar(name, split, root=None, image_size=None)->ArrayImages:
     cls, root = (CIFAR10 if name == 'cifar10' else CIFAR100), Path(root) if root else cache_dir('data')
     try: ds = cls(root, train=split == 'train', download=False)
     except RuntimeError:
-        try: ds = cls(root, train=split == 'train', download=True)
+        try:
+            with _tidy_download(root): ds = cls(root, train=split == 'train', download=True)
         except Exception as e: raise FileNotFoundError(f'{name} not found under {root} and could not be downloaded ({type(e).__name__}); '
                                                        f'download it online with torchvision.datasets.{cls.__name__}(root, download=True)') from None
     names = list(ds.classes)
