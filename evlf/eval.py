@@ -117,6 +117,7 @@ class _Pool2x2(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (h, w), gx = ctx.size, (g*0.25).repeat_interleave(2, -1).repeat_interleave(2, -2)
+        if gx.shape[-2:] == (h, w): return gx  # even sizes: no padding, so no copy of the whole gradient
         return F.pad(gx, (0, w - gx.shape[-1], 0, h - gx.shape[-2]))  # odd sizes: the last row/column had no window
 
 class AvgPool2x2(nn.Module):

@@ -124,19 +124,24 @@ def test_bench_readme_counts_the_bad_inputs(tmp_path):
 
 
 def test_bench_readme_student_step():
-    "bench/README's numbers for where a student's step goes are its record's."
+    "bench/README's numbers for where a student's step goes, old code against new, are its record's."
     import json
     r = json.loads((REPO/'figures'/'student_step.json').read_text())
-    f = r['runs']['float32']
-    ops = f['ops_self_s']
     text = ' '.join((REPO/'bench'/'README.md').read_text().split())
-    want = [f"float32 (this CPU has no native bfloat16" if not r['native_bf16'] else 'bfloat16',
-            f"{f['step_s']*1e3:.0f} ms, of which the forward pass {f['phases_s']['forward']*1e3:.0f} ms, the backward pass {f['phases_s']['backward']*1e3:.0f} ms "
-            f"and SGD {f['phases_s']['optimizer']*1e3:.0f} ms; {f['gflops']:.0f} GFLOP/s",
-            f"takes {r['middle_conv_s']['float32']*1e3:.0f} ms, so a step costs {f['ratio_to_middle_conv']:.2f} times it while holding "
-            f"{(r['flops']['forward'] + r['flops']['backward'])/r['flops']['middle_conv_fwd_bwd']:.2f} times its FLOPs",
-            f"convolution backward {ops['aten::convolution_backward']*1e3:.0f} ms, convolution forward {ops['aten::mkldnn_convolution']*1e3:.0f} ms",
-            f"copies {ops['aten::copy_']*1e3:.0f} ms",
-            f"group norm {(ops['aten::native_group_norm'] + ops['aten::native_group_norm_backward'])*1e3:.0f} ms, ReLU's backward {ops['aten::threshold_backward']*1e3:.0f} ms",
-            f"takes {f['test_pass_s']:.0f} s"]
+    ms = lambda s: f'{s*1e3:.0f} ms'
+    f, fl = r['runs']['float32'], r['flops']
+    hold = (fl['forward'] + fl['backward'])/fl['middle_conv_fwd_bwd']
+    want = [f"float32: {ms(f['step_s'])}, {f['gflops']:.0f} GFLOP/s, {f['ratio_to_middle_conv']:.2f} times its middle convolution's {ms(r['middle_conv_s']['float32'])}"]
+    if r['native_bf16']:
+        b, o = r['runs']['bfloat16'], r['runs']['bfloat16']['ops_self_s']
+        want += [f"bfloat16: {ms(b['step_s'])}, of which the forward pass {ms(b['phases_s']['forward'])}, the backward pass {ms(b['phases_s']['backward'])} "
+                 f"and SGD {ms(b['phases_s']['optimizer'])}; {b['gflops']:.0f} GFLOP/s",
+                 f"takes {ms(r['middle_conv_s']['bfloat16'])} in bfloat16, so a step costs {b['ratio_to_middle_conv']:.2f} times it while holding {hold:.2f} times its FLOPs",
+                 f"convolution backward {ms(o['aten::convolution_backward'])}, convolution forward {ms(o['aten::mkldnn_convolution'])}",
+                 f"copies {ms(o['aten::copy_'])}, group norm {ms(o['aten::native_group_norm'] + o['aten::native_group_norm_backward'])}",
+                 f"ReLU's backward {ms(o['aten::threshold_backward'])}", f"takes {b['test_pass_s']:.0f} s in bfloat16",
+                 f"{ms(r['old']['bfloat16']['step_s'])} in bfloat16 and {ms(r['old']['float32']['step_s'])} in float32, with copies of "
+                 f"{ms(r['old']['bfloat16']['ops_self_s']['aten::copy_'])} and {ms(r['old']['float32']['ops_self_s']['aten::copy_'])}",
+                 f"the new step is {r['speedup']['bfloat16']:.2f} and {r['speedup']['float32']:.2f} times as fast"]
+    assert all(r['same_weights'].values()) == ('trains the same weights bit for bit' in text)
     for w in want: assert w in text, w
