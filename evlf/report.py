@@ -11,7 +11,7 @@ from .core import check_choice, save_json, load_json, versions, atomic_write
 from .eval import NETS, tested_once
 
 # %% auto #0
-__all__ = ['PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
+__all__ = ['SMALL', 'PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
            'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'main_job_cost',
            'predicted_seconds', 'narrowest_within', 'choose_design', 'tested_often', 'results_table', 'paired_table',
            'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows',
@@ -47,10 +47,14 @@ def variance_components(groups:list, # per distillation seed, its students' valu
     return out
 
 # %% ../nbs/05c_report.ipynb #931ecaad
+SMALL = 0.5  # points: an interval on a difference that holds 0 and lies inside [-SMALL, +SMALL] says the effect is small
+
 def verdict(lo, hi)->str:
-    "What an interval on a difference says: 'helps' (above 0), 'hurts' (below 0), or not resolved."
+    "What an interval on a difference says: 'helps' (above 0), 'hurts' (below 0), smaller than half a point (inside +-0.5), or not resolved."
     if lo is None: return 'not resolved (one distillation seed: no interval)'
-    return 'helps' if lo > 0 else 'hurts' if hi < 0 else 'not resolved at this n'
+    if lo > 0: return 'helps'
+    if hi < 0: return 'hurts'
+    return 'smaller than half a point' if -SMALL <= lo and hi <= SMALL else 'not resolved at this n'
 
 def n_to_resolve(diffs, # the per-seed differences measured so far
                  level:float=0.95, most:int=1000)->int|None:
@@ -393,8 +397,9 @@ def _pm(r:dict, k:str)->str: return f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f
 def _effect(h:str, p:dict)->str:
     "One host's paired effect in words: difference, interval, verdict, and the seeds that would resolve it."
     s = f"{h.upper()}+EVLF minus {h.upper()} is {p['mean']:+.1f} points" + (f" (95% interval {p['ci'][0]:+.1f} to {p['ci'][1]:+.1f})" if p['ci'] else '')
-    s += f": {p['verdict']}"
-    if p['verdict'] == 'not resolved at this n':
+    v = verdict(*p['ci']) if p['ci'] else p['verdict']  # today's rule on the stored interval
+    s += f": {v}"
+    if v == 'not resolved at this n':
         s += f" (the same mean and spread would need {p['n_to_resolve']} distillation seeds)" if p['n_to_resolve'] else ' (no number of seeds would resolve a mean this small)'
     return s
 
@@ -440,7 +445,8 @@ def paired_rows(folder, # a folder of 05_eval runs (`ipc<N>-net<X>/table_*.json`
         for h, p in (t.get('paired') or {}).items():
             if p['n'] < 2: continue
             rows.append(dict(backbone=t['params']['backbone'], host=h, ipc=ipc, net=net, sets=p['n'], students=len(t['params']['seeds']),
-                             fusion=t['params'].get('fusion_seeds', 'shipped'), file=r['file'], **{k: p[k] for k in ('mean', 'ci', 'verdict', 'n_to_resolve')}))
+                             fusion=t['params'].get('fusion_seeds', 'shipped'), file=r['file'], **{k: p[k] for k in ('mean', 'ci', 'n_to_resolve')},
+                             verdict=verdict(*p['ci']) if p['ci'] else p['verdict']))  # today's rule on the stored interval
     return sorted(rows, key=lambda q: (q['host'], NETS.index(q['net']) if q['net'] in NETS else 9, q['ipc']))
 
 def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
@@ -472,7 +478,8 @@ def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
     eff = [q for f in folders for q in paired_rows(f, repo)]
     where = ' and '.join(f'`{f.as_posix()}`' for f in folders if (Path(repo)/f).is_dir())
     effects = [] if not eff else ['', f"**Does EVLF help?** Host+EVLF minus host in points of final accuracy, paired by distillation and student seed, "
-                                      f"with its 95% t-interval over distillation seeds (every run of {where} with two or more):", '',
+                                      f"with its 95% t-interval over distillation seeds (every run of {where} with two or more); an interval holding 0 "
+                                      f"inside +-{SMALL} means an effect smaller than half a point:", '',
                                   '| backbone | host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |', '|---|---|---|---|---|---|---|---|---|'] + \
         [f"| {q['backbone']} | {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} | "
          f"{'one per set' if q['fusion'] == 'distill' else 'shipped'} |" for q in eff]
