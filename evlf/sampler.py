@@ -16,7 +16,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
 from .core import (check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint, cpu_threads,
-                       check_writable, entry_lock, read_cached, save_tensors, load_tensors, seal_dir, check_dir)
+                       check_writable, entry_lock, read_cached, save_tensors, load_tensors, seal_dir, check_dir, Damaged)
 from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, SET_FORMAT, imagenet_classes, images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
@@ -778,9 +778,10 @@ def distilled(ds, # the real training set (`load_real`)
               seed:int=0, # distillation seed
               fusion_model=None, # folder of a fusion module (None: the shipped one)
               progress:bool=True, # show the sampler's progress bar
+              keep=None, # a folder where each generated set is kept too (e.g. figures/sets): read back on any machine instead of distilled
               **options, # host settings (`distill`)
              )->Path:
-    "The folder of the distilled set, from the cache, or distilled now."
+    "The folder of the distilled set, from the cache, from `keep`, or distilled now (and then kept)."
     name = backbone[5:] if backbone.startswith('tiny-') else backbone
     fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') and options.get('finetune_on') != 'fused' else {'fusion_model': str(fusion_model)}
     p = distill_params(method, name, **options, **fm)
@@ -788,8 +789,23 @@ def distilled(ds, # the real training set (`load_real`)
     key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
     path = cache_dir('distilled')/f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
     with entry_lock(path):
-        if _complete(path, ipc, len(ds.classes)): return path
-        return _distil_entry(ds, backbone, method, ipc, seed, path, progress, options, fm)
+        K, kept = len(ds.classes), None if keep is None or method == 'random' else Path(keep)/path.name  # random sets are cheap to redraw
+        if not _complete(path, ipc, K):
+            if kept is not None and kept.exists(): _copy_set(_kept_set(kept, ipc, K), path)
+            else: path = _distil_entry(ds, backbone, method, ipc, seed, path, progress, options, fm)
+        if kept is not None and not kept.exists(): _copy_set(path, kept)
+        return path
+
+def _kept_set(kept:Path, ipc:int, n_classes:int)->Path:
+    "`kept`, checked: a whole set, every image as evlf wrote it; else refused (a kept set is never distilled again silently)."
+    if not _complete(kept, ipc, n_classes):
+        raise Damaged(kept, f'is not a whole set of {n_classes} classes x {ipc} images as evlf wrote it; restore it (git checkout -- {kept}) '
+                            'or delete it to distil it again')
+    return kept
+
+def _copy_set(src:Path, dst:Path):
+    "Copy the set folder `src` to `dst` atomically (a copy cut short leaves nothing)."
+    with atomic_dir(dst) as tmp: shutil.copytree(src, tmp, dirs_exist_ok=True)
 
 def _distil_entry(ds, backbone:str, method:str, ipc:int, seed:int, path:Path, progress:bool, options:dict, fm:dict)->Path:
     "Make the cache entry `path` of `distilled`."

@@ -64,7 +64,7 @@ def test_lambda_sweep(env, tmp_path):
 
 def test_ablation(env, tmp_path):
     run('09_ablation', tmp_path/'09.ipynb', **BASE, ipcs=[2], seeds=1, distill_seeds=2, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(tmp_path),
-        students=str(tmp_path/'students'))
+        students=str(tmp_path/'students'), kept_sets=str(tmp_path/'sets'))
     rec = outputs(tmp_path, 'ablation-fashion-mnist-d4m', ('png', 'pdf', 'json', 'md'))
     md = (tmp_path/'ablation-fashion-mnist-d4m.md').read_text()
     for row in ('| D4M |', '| +FT only |', '| +CA only |', '| +CA, FT on plain |', '| D4M+EVLF (both) |', '| **FT on fused - FT on plain** |', 'another setting'):
@@ -75,6 +75,8 @@ def test_ablation(env, tmp_path):
     assert c['n'] == 2 and len(c['ci']) == 2 and [q['distill_seed'] for q in c['per_distill_seed']] == [0, 1]
     assert len(d['paired']['2']) == 5 and len(d['pooled']['D4M ipc2']['final_ci95']) == 2
     assert len(list((tmp_path/'students').glob('*/seed0.json'))) == 10  # one record per variant and set, kept where `students` says
+    kept = sorted((tmp_path/'sets').iterdir())  # every generated set kept where `kept_sets` says, under its cache name
+    assert len(kept) == 10 and {p.name for p in kept} == {Path(p).name for p in d['distilled'].values()}
 
 def test_unseen_classes(env, tmp_path):
     """A half backbone distils the classes its UNet has not seen (the view is implied by the backbone alone): every set,
@@ -162,6 +164,7 @@ def test_mechanism(env, tmp_path):
     ('08_lambda_sweep', dict(lambdas=[0.1, -1]), 'lambdas[1]=-1 is not valid'),
     ('08_lambda_sweep', dict(students=3), 'students=3 is not valid'),
     ('09_ablation', dict(options={'finetune': True}), 'fusion and finetune are what this notebook varies'),
+    ('09_ablation', dict(kept_sets=3), 'kept_sets=3 is not valid'),
     ('10_gradcam', dict(protocol='soft'), "protocol='soft' is not valid"),
     ('06_samples', dict(hosts='d4m'), "'hosts' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, host"),
     ('07_tsne', dict(perplexty=5.0), "'perplexty' is not a parameter"),
