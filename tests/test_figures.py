@@ -237,3 +237,29 @@ def test_skip_test_cells_ends_its_cell():
             src = ''.join(c['source']).strip()
             if c['cell_type'] == 'code' and 'under_papermill(globals()): skip_test_cells()' in src:
                 assert 'skip_test_cells()' in src.splitlines()[-1], f'{f.name}: code after skip_test_cells() in its cell'
+
+def test_ablation_killed_then_resumed(env, tmp_path, monkeypatch):
+    "09_ablation killed (SIGKILL) mid-run, then run again: the finished fine-tunes, sets and students are read back, not made again."
+    import signal, time, yaml
+    cache, students, kept, out = tmp_path/'cache', tmp_path/'students', tmp_path/'sets', tmp_path/'figs'
+    params = dict(**BASE, ipcs=[2], seeds=1, distill_seeds=2, epochs=2, max_test=200, fusion_model=env['fusion'], out=str(out),
+                  students=str(students), kept_sets=str(kept))
+    (tmp_path/'p.yaml').write_text(yaml.safe_dump(params))
+    p = subprocess.Popen([sys.executable, '-m', 'papermill', str(NBS/'09_ablation.ipynb'), str(tmp_path/'a.ipynb'), '-f', str(tmp_path/'p.yaml'),
+                          '--no-progress-bar'], env={**os.environ, 'EVLF_CACHE': str(cache)}, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.time()
+    while not list(students.glob('*/seed0.json')) and p.poll() is None and time.time() - t < 900: time.sleep(0.2)
+    os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert not (out/'ablation-fashion-mnist-d4m.json').exists()  # killed part-way: the first set's students are training
+    made = lambda: {f: (f.name != 'meta.json' and f.stat().st_mtime_ns, f.read_bytes())  # a students folder's meta.json is rewritten, the same
+                    for d in (students, kept, cache/'finetune', cache/'distilled') if d.exists()
+                    for f in d.rglob('*') if f.is_file() and '.tmp' not in str(f) and not f.name.endswith('.lock')}
+    before = made()
+    assert any(kept.rglob('*.png')) and any((cache/'finetune').rglob('*.safetensors')) and list(students.glob('*/seed0.json'))
+    monkeypatch.setenv('EVLF_CACHE', str(cache))
+    run('09_ablation', tmp_path/'b.ipynb', **params)
+    after = made()
+    assert {f: after.get(f) for f in before} == before  # nothing finished was made again
+    d = outputs(out, 'ablation-fashion-mnist-d4m')['data']
+    assert len(d['runs']) == 10 and len(list(students.glob('*/seed0.json'))) == 10 and len([q for q in kept.iterdir() if not q.name.startswith('.')]) == 10
