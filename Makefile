@@ -59,4 +59,4 @@ readme: install
 	$(BIN)/python -c "from evlf.report import sync_readme; print('README.md:', 'table regenerated' if sync_readme() else 'table already up to date')"
 
 lab: install
-	$(BIN)/jupyter lab nbs
+	$(BIN)/jupyter lab nbs $(if $(filter 0,$(shell id -u)),--allow-root)  # root (containers): JupyterLab refuses it without the flag
