@@ -145,3 +145,17 @@ def test_bench_readme_student_step():
                  f"the new step is {r['speedup']['bfloat16']:.2f} and {r['speedup']['float32']:.2f} times as fast"]
     assert all(r['same_weights'].values()) == ('trains the same weights bit for bit' in text)
     for w in want: assert w in text, w
+
+
+def test_readme_ablation_ipc1():
+    "The README's numbers for fine-tuning on fused minus on plain latents at IPC 1 (ten sets) are the records' and say what they say."
+    import json
+    text = ' '.join(README.read_text().split())
+    c = {h: json.loads((REPO/'figures'/'ablation-ipc1-10sets'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired']['1']['FT on fused - FT on plain']
+         for h in ('d4m', 'mgd3')}
+    assert all(len(p['per_distill_seed']) == 10 and p['ci'][0] > 0 and p['verdict'] == 'helps' for p in c.values())  # ten sets, intervals above 0
+    assert f"adds {c['d4m']['mean']:+.2f} (D4M) and {c['mgd3']['mean']:+.2f} (MGD3) points at IPC 1 (ten sets, intervals above 0)" in text
+    three = {(h, i): json.loads((REPO/'figures'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired'][i]['FT on fused - FT on plain']['verdict']
+             for h in ('d4m', 'mgd3') for i in ('10', '50')}
+    assert three == {('d4m', '10'): 'hurts', ('d4m', '50'): 'not resolved at this n', ('mgd3', '10'): 'not resolved at this n', ('mgd3', '50'): 'not resolved at this n'}
+    assert 'not resolved at IPC 10 and 50 except a small loss (D4M, IPC 10)' in text
