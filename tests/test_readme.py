@@ -154,7 +154,8 @@ def test_readme_ablation_ipc1():
     c = {h: json.loads((REPO/'figures'/'ablation-ipc1-10sets'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired']['1']['FT on fused - FT on plain']
          for h in ('d4m', 'mgd3')}
     assert all(len(p['per_distill_seed']) == 10 and p['ci'][0] > 0 and p['verdict'] == 'helps' for p in c.values())  # ten sets, intervals above 0
-    assert f"adds {c['d4m']['mean']:+.2f} (D4M) and {c['mgd3']['mean']:+.2f} (MGD3) points at IPC 1 (ten sets, intervals above 0)" in text
+    assert all(0 < p['mean'] < 1 for p in c.values())  # under a point
+    assert 'helps at IPC 1, by under a point (ten sets, both hosts, intervals above 0)' in text
     three = {(h, i): json.loads((REPO/'figures'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired'][i]['FT on fused - FT on plain']['verdict']
              for h in ('d4m', 'mgd3') for i in ('10', '50')}
     assert three == {('d4m', '10'): 'hurts', ('d4m', '50'): 'not resolved at this n', ('mgd3', '10'): 'not resolved at this n', ('mgd3', '50'): 'not resolved at this n'}
