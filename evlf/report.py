@@ -56,6 +56,10 @@ def verdict(lo, hi)->str:
     if hi < 0: return 'hurts'
     return 'smaller than half a point' if -SMALL <= lo and hi <= SMALL else 'not resolved at this n'
 
+def _verdict_now(p:dict)->str:
+    "A stored paired difference's verdict under today's rule (its interval); its stored words when it has no interval."
+    return verdict(*p['ci']) if p['ci'] else p['verdict']
+
 def n_to_resolve(diffs, # the per-seed differences measured so far
                  level:float=0.95, most:int=1000)->int|None:
     "How many seeds a t-interval would need to exclude 0 if the differences kept their mean and spread (None: over `most`, or no mean)."
@@ -397,7 +401,7 @@ def _pm(r:dict, k:str)->str: return f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f
 def _effect(h:str, p:dict)->str:
     "One host's paired effect in words: difference, interval, verdict, and the seeds that would resolve it."
     s = f"{h.upper()}+EVLF minus {h.upper()} is {p['mean']:+.1f} points" + (f" (95% interval {p['ci'][0]:+.1f} to {p['ci'][1]:+.1f})" if p['ci'] else '')
-    v = verdict(*p['ci']) if p['ci'] else p['verdict']  # today's rule on the stored interval
+    v = _verdict_now(p)
     s += f": {v}"
     if v == 'not resolved at this n':
         s += f" (the same mean and spread would need {p['n_to_resolve']} distillation seeds)" if p['n_to_resolve'] else ' (no number of seeds would resolve a mean this small)'
@@ -446,7 +450,7 @@ def paired_rows(folder, # a folder of 05_eval runs (`ipc<N>-net<X>/table_*.json`
             if p['n'] < 2: continue
             rows.append(dict(backbone=t['params']['backbone'], host=h, ipc=ipc, net=net, sets=p['n'], students=len(t['params']['seeds']),
                              fusion=t['params'].get('fusion_seeds', 'shipped'), file=r['file'], **{k: p[k] for k in ('mean', 'ci', 'n_to_resolve')},
-                             verdict=verdict(*p['ci']) if p['ci'] else p['verdict']))  # today's rule on the stored interval
+                             verdict=_verdict_now(p)))
     return sorted(rows, key=lambda q: (q['host'], NETS.index(q['net']) if q['net'] in NETS else 9, q['ipc']))
 
 def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
