@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: install data main test test-export test-clean test-nbs test-py figures readme lab
+.PHONY: install data browser docs main test test-export test-clean test-nbs test-py figures readme lab notebooks
 
 install: $(STAMP) data
 
@@ -27,10 +27,15 @@ data:
 	@if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; fi
 
+# Headless Chromium for the site's browser test: Debian's chromium and chromium-driver (root, apt); never a download.
+browser:
+	@if ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
+
 main: install
 	$(BIN)/papermill nbs/05_eval.ipynb out.ipynb -p ipc $(IPC)
 
-test: install test-export test-clean test-nbs test-py
+test: install browser test-export test-clean test-nbs test-py
 
 # The exported library and the cleaned notebooks must equal what is committed.
 test-export:
@@ -60,3 +65,13 @@ readme: install
 
 lab: install
 	$(BIN)/jupyter lab nbs $(if $(filter 0,$(shell id -u)),--allow-root)  # root (containers): JupyterLab refuses it without the flag
+
+# Every notebook executed for its outputs (what nbdev_test runs: no distilling, no training; figure notebooks draw from
+# the committed records) and rewritten in place; a notebook whose run fails is left as it was.
+notebooks: install
+	$(BIN)/python tools/render_notebooks.py $(NB)
+	$(BIN)/nbdev_clean
+
+# The notebooks as a static website (nbconvert, MathML equations, no CDN) in _site/; open _site/index.html.
+docs: install
+	$(BIN)/python tools/build_docs.py --out _site

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 from .core import (check_choice, check_int, check_seeds, check_float, cache_dir, save_json, load_json, versions, get_device, atomic_write,
-                       native_bf16, check_amp, cpu_threads, save_record, load_record, read_cached, in_cache, entry_lock, Damaged, seal_dir, check_dir)
+                       native_bf16, check_amp, cpu_threads, save_record, load_record, read_cached, in_cache, entry_lock, Damaged, seal_dir, check_dir, say)
 from .data import get_dataset, load_distilled, ArrayImages, parse_dataset, dataset_slug
 
 NETS = ('convnet3', 'convnet6', 'resnetap10', 'resnet18')
@@ -25,7 +25,7 @@ TEST_SIZE = {'fashion-mnist': 28, 'cifar10': 32, 'cifar100': 32, 'tiny-imagenet'
 __all__ = ['NETS', 'PROTOCOLS', 'NUMERICS', 'TEST_SIZE', 'TABLE_DISTILL_SEEDS', 'TABLE_EVAL_EVERY', 'check_net_size',
            'check_students', 'check_data', 'check_params', 'AvgPool2x2', 'InstanceNorm', 'ConvNet', 'ResNetAP',
            'get_net', 'Protocol', 'get_protocol', 'normalizer', 'dsa_augment', 'eval_epochs', 'tested_once',
-           'train_students', 'get_teacher', 'evaluate', 'evaluate_all', 'table_folder']
+           'train_students', 'get_teacher', 'precision_path', 'evaluate', 'evaluate_all', 'table_folder']
 
 # %% ../nbs/05_eval.ipynb #5d8afc90
 def _convnet_side(image_size:int)->int: return 32 if image_size == 28 else image_size  # DC pads 28 px by 3 (to 32), others by 1
@@ -646,6 +646,19 @@ def _note(eval_every:float)->str:
             "of the epochs and at the last (the DD papers' convention, which peeks at the test set)")
 
 # %% ../nbs/05_eval.ipynb #2b98922d
+_SAID = set()  # the precision lines already said in this process
+
+def precision_path(amp:bool|None, device=None)->bool:
+    "Whether students run in bfloat16 autocast for `amp` on `device`; says once which path runs where bfloat16 is not native."
+    native, amp = native_bf16(device), check_amp(amp)
+    run = native if amp is None else amp
+    if not native and (amp is None or run) and (k := (str(get_device(device)), run)) not in _SAID:
+        _SAID.add(k)
+        say(f'[evlf.eval] students in float32: {get_device(device)} has no native bfloat16 (amp=None), so autocast is off' if not run else
+            f'[evlf.eval] students in bfloat16 autocast (amp=True) on {get_device(device)}, which has no native bfloat16: '
+            "PyTorch's generic path, several times slower than float32; the records say amp=True")
+    return run
+
 def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` (e.g. the whole training set)
              dataset:str='fashion-mnist', # the real dataset whose test split measures the students
              protocol:str='dc', # one of `PROTOCOLS`
@@ -667,7 +680,7 @@ def evaluate(data, # a distilled folder (`DistilledWriter`) or an `ArrayImages` 
     if net is not None: check_choice('net', net, NETS)
     seeds = check_seeds('seeds', seeds)
     eval_every = check_float('eval_every', eval_every, min=0, max=1, min_open=True)
-    amp = native_bf16(device) if check_amp(amp) is None else amp  # the record holds what ran
+    amp = precision_path(amp, device)  # the record holds what ran
     p = get_protocol(protocol, None, epochs)
     xt, yt = _test_set(dataset, root)
     if max_test is not None: xt, yt = xt[:check_int('max_test', max_test, min=1)], yt[:max_test]

@@ -14,8 +14,8 @@ from .eval import NETS, tested_once
 __all__ = ['SMALL', 'PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', 't_interval', 'variance_components', 'verdict',
            'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'main_job_cost',
            'predicted_seconds', 'narrowest_within', 'choose_design', 'tested_often', 'results_table', 'paired_table',
-           'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'finding', 'paired_rows',
-           'readme_block', 'sync_readme']
+           'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'record_stamp', 'show_figure',
+           'show_table', 'finding', 'paired_rows', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #9f901f81
 def t_interval(x, # one value per independent unit (e.g. distillation seed)
@@ -391,6 +391,50 @@ def committed(path)->Path:
     "A file committed to this repository, found from the package (a clone's `evlf/` sits beside `figures/`), whatever the working folder."
     import evlf
     return Path(evlf.__file__).resolve().parent.parent/path
+
+# %% ../nbs/05c_report.ipynb #b3d0c1a2
+def record_stamp(path)->dict:
+    "A committed file as an output's stamp: its path (relative to the repository) and the first 16 hex digits of its sha256."
+    import hashlib
+    return {'path': str(path), 'sha256': hashlib.sha256(committed(path).read_bytes()).hexdigest()[:16]}
+
+def _need(path, made_by:str)->Path:
+    "The committed file `path`, or a `FileNotFoundError` naming it and the command that makes it."
+    f = committed(path)
+    if not f.is_file(): raise FileNotFoundError(f'{path} is missing: `{made_by}` makes it (then `make notebooks`)')
+    return f
+
+def show_figure(png, # a committed figure, relative to the repository (e.g. 'figures/samples-fashion-mnist-d4m.png')
+                made_by:str, # the command that rebuilds it, e.g. 'make figures ONLY=06_samples'
+                record=None, # its JSON record (default: the PNG's stem + .json, when there is one)
+                width:int=960, # shown at most this many pixels wide
+               ):
+    "Show a committed figure inline at screen resolution, stamped with its PNG and record and their hashes."
+    import io
+    from PIL import Image as PILImage
+    from IPython.display import display, Image, Markdown
+    f = _need(png, made_by)
+    record = record if record is not None else (Path(png).with_suffix('.json') if committed(Path(png).with_suffix('.json')).is_file() else None)
+    stamps = [record_stamp(png)] + ([record_stamp(record)] if record is not None else [])
+    if record is not None: _need(record, made_by)
+    im = PILImage.open(f)
+    if im.width > width: im = im.resize((width, round(im.height*width/im.width)), PILImage.LANCZOS)
+    buf = io.BytesIO(); im.save(buf, format='PNG', optimize=True)
+    display(Image(data=buf.getvalue(), format='png'), metadata={'evlf_records': stamps})
+    display(Markdown(' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'),
+            metadata={'evlf_records': stamps})
+
+def show_table(md, # a committed Markdown table, relative to the repository
+               made_by:str, # the command that rebuilds it
+               record=None, # its JSON record (default: the .md's stem + .json, when there is one)
+              ):
+    "Show a committed Markdown table rendered, stamped with it and its record and their hashes."
+    from IPython.display import display, Markdown
+    f = _need(md, made_by)
+    record = record if record is not None else (Path(md).with_suffix('.json') if committed(Path(md).with_suffix('.json')).is_file() else None)
+    if record is not None: _need(record, made_by)
+    stamps = [record_stamp(md)] + ([record_stamp(record)] if record is not None else [])
+    display(Markdown(f.read_text() + '\n\n' + ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'), metadata={'evlf_records': stamps})
 
 # %% ../nbs/05c_report.ipynb #56852472
 MAIN_TABLE = Path('figures/tables/fashion-mnist/ipc10-netconvnet3/table_fashion-mnist_ipc10_dc_convnet3.json')  # the README's table; `make main` tests once and writes beside it

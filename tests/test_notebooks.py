@@ -1,0 +1,62 @@
+"The notebooks as a reader finds them: committed with their outputs, light enough for GitHub, each shown record today's."
+import json, hashlib, shutil
+from pathlib import Path
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NBS = sorted((REPO/'nbs').glob('*.ipynb'))
+MAX_BYTES = 2_000_000
+
+
+def stamps(nb_path: Path) -> list:
+    "Every `(cell id, stamp)` in a notebook's outputs: the records `evlf.report.show_figure`/`show_table` drew from."
+    nb = json.loads(nb_path.read_text())
+    return [(c.get('id'), s) for c in nb['cells'] for o in c.get('outputs', []) for s in o.get('metadata', {}).get('evlf_records', [])]
+
+
+def stale(nb_path: Path, repo: Path = REPO) -> list:
+    "The stamps of `nb_path` whose file is gone or whose hash is not the committed file's, as messages."
+    out = []
+    for cid, s in stamps(nb_path):
+        f = repo/s['path']
+        if not f.is_file(): out.append(f"{nb_path.name} cell {cid}: {s['path']} is gone")
+        elif hashlib.sha256(f.read_bytes()).hexdigest()[:16] != s['sha256']:
+            out.append(f"{nb_path.name} cell {cid}: {s['path']} changed since the notebook was rendered")
+    return out
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+def test_notebook_light(nb):
+    assert nb.stat().st_size <= MAX_BYTES, f'{nb.name} is {nb.stat().st_size} bytes with its outputs (at most {MAX_BYTES}): show figures with evlf.report.show_figure'
+
+
+@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+def test_outputs_match_records(nb):
+    bad = stale(nb)
+    assert not bad, '\n'.join(bad) + '\nre-render with `make notebooks` (or `python tools/render_notebooks.py nbs/' + nb.name + '`)'
+
+
+def test_results_shown():
+    "The reader's first stops show their result without running anything: an image output stamped with its record."
+    for name in ('06_samples', '05_eval', '09_ablation', '13_unseen'):
+        nb = json.loads((REPO/'nbs'/f'{name}.ipynb').read_text())
+        imgs = [o for c in nb['cells'] for o in c.get('outputs', []) if 'image/png' in o.get('data', {}) and o.get('metadata', {}).get('evlf_records')]
+        tables = [o for c in nb['cells'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {}) and o.get('metadata', {}).get('evlf_records')]
+        assert imgs or tables, f'nbs/{name}.ipynb shows no committed result: run `make notebooks` and commit it'
+
+
+def test_stale_is_caught(tmp_path):
+    "A test of the test: a record changed after rendering, and one removed, are both named."
+    nb = next(n for n in NBS if n.name == '06_samples.ipynb')
+    shown = stamps(nb)
+    assert shown, '06_samples shows no stamped record'
+    repo = tmp_path/'repo'
+    for _, s in shown:
+        (repo/s['path']).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO/s['path'], repo/s['path'])
+    assert stale(nb, repo) == []
+    first, last = shown[0][1]['path'], shown[-1][1]['path']
+    (repo/first).write_bytes((repo/first).read_bytes() + b' ')
+    (repo/last).unlink()
+    bad = stale(nb, repo)
+    assert any(first in b and 'changed' in b for b in bad) and any(last in b and 'gone' in b for b in bad), bad
