@@ -15,7 +15,7 @@ __all__ = ['SMALL', 'PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', '
            'n_to_resolve', 'halfwidth', 'pool_runs', 'paired_difference', 'paired_differences', 'main_job_cost',
            'predicted_seconds', 'narrowest_within', 'choose_design', 'tested_often', 'results_table', 'paired_table',
            'to_markdown', 'plot_results', 'summary_table', 'sample_grid', 'committed', 'record_stamp', 'show_figure',
-           'show_table', 'finding', 'paired_rows', 'readme_block', 'sync_readme']
+           'show_table', 'stale_sets', 'stale_manifests', 'finding', 'paired_rows', 'readme_block', 'sync_readme']
 
 # %% ../nbs/05c_report.ipynb #9f901f81
 def t_interval(x, # one value per independent unit (e.g. distillation seed)
@@ -435,6 +435,40 @@ def show_table(md, # a committed Markdown table, relative to the repository
     if record is not None: _need(record, made_by)
     stamps = [record_stamp(md)] + ([record_stamp(record)] if record is not None else [])
     display(Markdown(f.read_text() + '\n\n' + ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'), metadata={'evlf_records': stamps})
+
+# %% ../nbs/05c_report.ipynb #c4e1d2a2
+def _table(t)->dict: return load_json(committed(t) if not Path(t).is_absolute() else t) if isinstance(t, (str, Path)) else t
+
+def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relative to the repository)
+              )->list:
+    "Each set of `table` that today's settings would name otherwise, as a message (empty: every checkable set is today's)."
+    from evlf.sampler import distilled_name
+    from evlf.data import load_real
+    t, out, ds = _table(table), [], None
+    P = t['params']
+    for m, r in t['results'].items():
+        for run in r.get('runs', []):
+            meta = committed(run['folder'])/'meta.json'
+            if m == 'random' or run.get('fusion_seed') not in (None, 0) or not meta.is_file(): continue  # random: redrawn; a retrained module: its own folder
+            ds = ds or load_real(P['dataset'], root=P.get('root'))
+            want = distilled_name(ds, P['backbone'], m, P['ipc'], run['distill_seed'], P.get('fusion_model'), **P.get('options', {}))
+            have = Path(load_json(meta)['source']).name
+            if have != want: out.append(f"{m} set {run['distill_seed']}: trained on {have}, today's settings make {want}")
+    return out
+
+def stale_manifests(record, # a figure's JSON whose `data.manifests` holds each set's settings (06_samples), or its path
+                   )->list:
+    "Each setting of a figure's sets that today's defaults would set otherwise, as a message."
+    from evlf.sampler import distill_params
+    r = _table(record)
+    P, out = r['params'], []
+    for m, man in r['data'].get('manifests', {}).items():
+        fm = {'fusion_model': P['fusion_model']} if P.get('fusion_model') and m.endswith('evlf') else {}
+        want = distill_params(m, P['backbone'], **P.get('options', {}), **fm)
+        for k in sorted(set(want) | set(man)):
+            if k.endswith('fingerprint') or k in ('ipc', 'fusion_model'): continue
+            if man.get(k) != want.get(k): out.append(f'{m}: {k} was {man.get(k)!r}, today {want.get(k)!r}')
+    return out
 
 # %% ../nbs/05c_report.ipynb #56852472
 MAIN_TABLE = Path('figures/tables/fashion-mnist/ipc10-netconvnet3/table_fashion-mnist_ipc10_dc_convnet3.json')  # the README's table; `make main` tests once and writes beside it

@@ -27,7 +27,7 @@ __all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINET
            'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler', 'mode_guided',
            'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser', 'check_host_settings', 'distill_params',
            'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'finetuned_denoiser', 'get_backbone',
-           'distilled']
+           'distilled_name', 'distilled']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -771,6 +771,18 @@ def _whole_dataset(ds)->bool:
     try: return isinstance(getattr(ds, 'name', None), str) and bool(parse_dataset(ds.name))
     except ValueError: return False
 
+def _fusion_option(method:str, fusion_model, options:dict)->dict:
+    "`{'fusion_model': ...}` where the set uses a fusion module other than the shipped one, else `{}`."
+    uses = method.endswith('evlf') or options.get('fusion') or options.get('finetune_on') == 'fused'
+    return {'fusion_model': str(fusion_model)} if fusion_model is not None and uses else {}
+
+def distilled_name(ds, backbone:str, method:str, ipc:int, seed:int=0, fusion_model=None, **options)->str:
+    "The cache folder name of a set: dataset, backbone, method, IPC, seed and a hash of everything that decides its images."
+    p = distill_params(method, backbone[5:] if backbone.startswith('tiny-') else backbone, **options, **_fusion_option(method, fusion_model, options))
+    fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
+    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
+
 def distilled(ds, # the real training set (`load_real`)
               backbone:str, # one of `BACKBONES`
               method:str, # one of `METHODS`
@@ -782,12 +794,8 @@ def distilled(ds, # the real training set (`load_real`)
               **options, # host settings (`distill`)
              )->Path:
     "The folder of the distilled set, from the cache, from `keep`, or distilled now (and then kept)."
-    name = backbone[5:] if backbone.startswith('tiny-') else backbone
-    fm = {} if fusion_model is None or not method.endswith('evlf') and not options.get('fusion') and options.get('finetune_on') != 'fused' else {'fusion_model': str(fusion_model)}
-    p = distill_params(method, name, **options, **fm)
-    fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
-    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
-    path = cache_dir('distilled')/f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
+    fm = _fusion_option(method, fusion_model, options)
+    path = cache_dir('distilled')/distilled_name(ds, backbone, method, ipc, seed, fusion_model, **options)
     with entry_lock(path):
         K, kept = len(ds.classes), None if keep is None or method == 'random' else Path(keep)/path.name  # random sets are cheap to redraw
         if not _complete(path, ipc, K):
