@@ -3,8 +3,8 @@
 A small ConvNet trained on real Fashion-MNIST train (cached) classifies
   1. the 10,000 test originals and their VAE reconstructions (target: within 2 points),
   2. `n_per_class` samples per class prompt, 50 DDIM steps + classifier-free guidance (target: >= 85% as the prompted class).
-Writes figures/backbone_quality.json (numbers, params, versions, training seconds from the weights' record) and
-figures/backbone_samples.png (one row per class). Run from the repo root:
+Writes figures/bench/backbone_quality.json (numbers, params, versions, training seconds from the weights' record) and
+figures/bench/backbone_samples.png (one row per class). Run from the repo root:
   OMP_NUM_THREADS=1 python bench/backbone_quality.py [--guidance 4] [--n-per-class 100] [--stage all|classifier|recon --vae DIR]
 """
 import argparse, time, sys
@@ -94,7 +94,7 @@ def main(argv=None):
     ap.add_argument('--n-per-class', type=int, default=100); ap.add_argument('--epochs', type=int, default=3)
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--stage', default='all', choices=['all', 'classifier', 'recon'])
     ap.add_argument('--vae', default=None, help='--stage recon: a VAE folder')
-    ap.add_argument('--weights', default=None); ap.add_argument('--out', default='figures')
+    ap.add_argument('--weights', default=None); ap.add_argument('--out', default='figures/bench')
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     net, crec = train_classifier(a.epochs, a.seed)

@@ -10,8 +10,8 @@ initialises the student), three students start from the same weights and see the
          Epoch+1 = 301 epochs, lowers the rate after the 152nd and restarts SGD there (momentum buffers dropped).
 DC's DataLoader(shuffle=True) is given a sampler that draws evlf's permutations; nothing else in DC's code is touched.
 Run from the repo root: `python bench/dc_reference.py --dc-repo PATH [--sets 6]` (PATH: a checkout of
-https://github.com/VICO-UoE/DatasetCondensation). Each set is written to figures/dc_reference/ when done (a rerun
-skips finished sets); then figures/dc_reference.json with the paired differences and their 95% t-intervals."""
+https://github.com/VICO-UoE/DatasetCondensation). Each set is written to figures/bench/dc_reference/ when done (a rerun
+skips finished sets); then figures/bench/dc_reference.json with the paired differences and their 95% t-intervals."""
 import argparse, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -25,8 +25,8 @@ from evlf.report import t_interval, verdict
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('--dc-repo', required=True, help="a checkout of DC's repository (its utils.py and networks.py are imported)")
 ap.add_argument('--sets', type=int, default=6, help='random IPC 10 subsets (seeds 0..sets-1)')
-ap.add_argument('--out', default='figures/dc_reference', help='per-set records')
-ap.add_argument('--json', default='figures/dc_reference.json', help='the summary')
+ap.add_argument('--out', default='figures/bench/dc_reference', help='per-set records')
+ap.add_argument('--json', default='figures/bench/dc_reference.json', help='the summary')
 ap.add_argument('--epochs', type=int, default=300, help="DC's epoch_eval_train (evlf's `dc` epochs); other values only to try the script")
 a = ap.parse_args()
 repo = Path(a.dc_repo).resolve()

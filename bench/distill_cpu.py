@@ -3,7 +3,7 @@
 One-off stages, cached and shared by the methods, are timed apart: encoding the 60k real training images with the
 VAE (`encode_s`) and fusing them with their class text through the EVLF module (`fuse_s`, +EVLF methods only). Each
 method then runs from those caches; D4M+EVLF's time includes its denoiser fine-tuning (cold cache). A cold run of
-a method costs encode_s (+ fuse_s for +EVLF) + its seconds. Writes figures/distill_cpu.json and figures/distill_cpu.md.
+a method costs encode_s (+ fuse_s for +EVLF) + its seconds. Writes figures/bench/distill_cpu.json and figures/bench/distill_cpu.md.
 
     python bench/distill_cpu.py                      # the shipped fashion-tiny weights and fusion module
     python bench/distill_cpu.py --random-weights     # the same architectures with random weights (same cost, before the weights exist)
@@ -17,7 +17,7 @@ def main(argv=None):
     ap.add_argument('--methods', default='random,d4m,d4m+evlf,mgd3,mgd3+evlf')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: evlf.sampler.DISTILL_THREADS, 2)')
     ap.add_argument('--random-weights', action='store_true', help='random fashion-tiny weights and fusion (a dry run)')
-    ap.add_argument('--out', default='figures/distill_cpu')
+    ap.add_argument('--out', default='figures/bench/distill_cpu')
     a = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix='evlf-bench-'))
     os.environ['EVLF_CACHE'] = str(work/'cache')   # cold caches: the numbers include every step once

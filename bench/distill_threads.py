@@ -6,7 +6,7 @@ without it (`DISTILL_THREADS = None`, the caller's count), and its image files a
 reference. A probe of the VAE decoder on random latents names the first module whose float output moves with the count.
 The real latents are cached (`EVLF_CACHE`), so only the first set encodes them.
 
-    python bench/distill_threads.py [--method d4m] [--seed 1] [--ipc 10] [--threads 1 3] [--out figures/distill_threads.json]
+    python bench/distill_threads.py [--method d4m] [--seed 1] [--ipc 10] [--threads 1 3] [--out figures/bench/distill_threads.json]
 """
 import argparse, filecmp, shutil, tempfile, time
 from pathlib import Path
@@ -55,7 +55,7 @@ if __name__ == '__main__':
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--ipc', type=int, default=10)
     ap.add_argument('--threads', type=int, nargs='+', default=[1, 3])
-    ap.add_argument('--out', default='figures/distill_threads.json')
+    ap.add_argument('--out', default='figures/bench/distill_threads.json')
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     ref, secs = make_set(a.method, a.ipc, a.seed, 2, True, tmp/'ref')

@@ -2,7 +2,7 @@
 
 One student per subset seed (seed s picks the subset with `evlf.data.random_subset`, the rule of every random subset
 in evlf, and initialises the student), as DC's random baseline varies both; DC (Zhao et al. 2021) reports 73.8 +- 0.7. Run from the repo root: `python bench/eval_sanity_random.py [threads]`.
-Each seed is written to figures/eval_sanity/ when done (a rerun skips finished seeds); then the summary."""
+Each seed is written to figures/bench/eval_sanity/ when done (a rerun skips finished seeds); then the summary."""
 import json, os, sys, time
 from pathlib import Path
 import numpy as np, torch
@@ -11,7 +11,7 @@ from evlf.data import get_dataset, random_subset
 from evlf.core import save_json, versions
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
-out = Path('figures/eval_sanity'); out.mkdir(parents=True, exist_ok=True)
+out = Path('figures/bench/eval_sanity'); out.mkdir(parents=True, exist_ok=True)
 tr, te = get_dataset('fashion-mnist', 'train'), get_dataset('fashion-mnist', 'test')
 for s in range(3):
     f = out/f'random_ipc10_seed{s}.json'

@@ -5,7 +5,7 @@ the latents it fine-tunes on: about a third of the main job's distillation time.
 module on class `--label`'s real latents at each `--batches` size and thread count, after one warm-up, alternated
 `--repeats` times, and compares every output with the first bit for bit.
 
-    python bench/fusion_cpu.py [--label 0] [--batches 512 256 128 64] [--threads 2 1] [--repeats 2] [--out figures/fusion_cpu.json]
+    python bench/fusion_cpu.py [--label 0] [--batches 512 256 128 64] [--threads 2 1] [--repeats 2] [--out figures/bench/fusion_cpu.json]
 """
 import argparse, time
 from pathlib import Path
@@ -22,7 +22,7 @@ if __name__ == '__main__':
     ap.add_argument('--batches', type=int, nargs='+', default=[512, 256, 128, 64])
     ap.add_argument('--threads', type=int, nargs='+', default=[2, 1])
     ap.add_argument('--repeats', type=int, default=2)
-    ap.add_argument('--out', default='figures/fusion_cpu.json')
+    ap.add_argument('--out', default='figures/bench/fusion_cpu.json')
     a = ap.parse_args()
     bb, ds = load_backbone('fashion-tiny', device='cpu'), load_real('fashion-mnist')
     fusion, z = get_fusion(None, bb), encode_class(ds, bb, a.label)

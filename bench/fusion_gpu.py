@@ -6,7 +6,7 @@ gradient accumulation 2, clip 1.0 -- the loop of `evlf.fusion.train_fusion`, wit
 loop (train_fusion itself reads cached latents, so its own steps are faster than this).
 Reference (issue 4): one H200 did about 590 (256 px) and 140 (512 px) images/s including VAE encoding.
 
-    python bench/fusion_gpu.py                      # on a CUDA machine; writes figures/fusion_gpu.json
+    python bench/fusion_gpu.py                      # on a CUDA machine; writes figures/bench/fusion_gpu.json
     python bench/fusion_gpu.py --smoke              # a CPU smoke test of the code path (tiny sizes, no timing claim)
 """
 import argparse, json, sys, time
@@ -65,7 +65,7 @@ def main(argv=None):
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--iters', type=int, default=30)
     ap.add_argument('--warmup', type=int, default=5)
-    ap.add_argument('--out', default='figures/fusion_gpu.json')
+    ap.add_argument('--out', default='figures/bench/fusion_gpu.json')
     ap.add_argument('--smoke', action='store_true', help='run on the CPU at tiny sizes to check the code path (no timing claim)')
     a = ap.parse_args(argv)
     if a.smoke: a.sizes, a.batch, a.iters, a.warmup, a.out = [32], 2, 2, 1, None

@@ -6,7 +6,7 @@ before training (a fresh module of the same config, seed 0) and after (the shipp
 when each latent is fused with ANOTHER class's text (follows text / follows image). Training throughput: images/s of
 `train_fusion` (the paper's loop, batch 16, accumulation 2) on the cached train latents, `--steps` micro-batches.
 
-    python bench/fusion_quality.py            # writes figures/fusion_quality.json and figures/fusion_quality.{png,pdf}
+    python bench/fusion_quality.py            # writes figures/bench/fusion_quality.json and figures/bench/fusion_quality.{png,pdf}
 """
 import argparse, json, tempfile, time
 import torch
@@ -16,7 +16,7 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=200, help='micro-batches timed per variant for the throughput')
     ap.add_argument('--n-test', type=int, default=10000, help='test images used (every k-th of the 10,000)')
     ap.add_argument('--threads', type=int, default=1, help='torch CPU threads (1 is fastest on a busy 2-core machine)')
-    ap.add_argument('--out', default='figures/fusion_quality')
+    ap.add_argument('--out', default='figures/bench/fusion_quality')
     ap.add_argument('--vae', default=None, help="a fashion-tiny VAE folder (only the VAE and MiniLM are needed; default: load_backbone('fashion-tiny'))")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)

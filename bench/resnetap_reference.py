@@ -8,7 +8,7 @@ protocol as in evlf's ResNetAP-10 table, bfloat16 autocast where native, tested 
 order: one is evlf's `resnetap10`, the other IDC's `ResNetAP(depth=10, norm_type='instance')` as IDC builds and
 initialises it (under the same seed), loaded from a checkout of IDC's repository (its commit is recorded).
 Run from the repo root: `python bench/resnetap_reference.py --idc-repo PATH [--sets 8]`. Each subset is written to
-figures/resnetap_reference/ when done (a rerun skips finished ones); then figures/resnetap_reference.json."""
+figures/bench/resnetap_reference/ when done (a rerun skips finished ones); then figures/bench/resnetap_reference.json."""
 import argparse, importlib.util, subprocess, sys, threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,8 +22,8 @@ ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('--idc-repo', required=True, help="a checkout of IDC's repository (its models/resnet_ap.py is imported)")
 ap.add_argument('--sets', type=int, default=8, help='random IPC 10 subsets (seeds 0..sets-1)')
 ap.add_argument('--epochs', type=int, default=None, help="the `dc` protocol's epochs (300); other values only to try the script")
-ap.add_argument('--out', default='figures/resnetap_reference', help='per-subset records')
-ap.add_argument('--json', default='figures/resnetap_reference.json', help='the summary')
+ap.add_argument('--out', default='figures/bench/resnetap_reference', help='per-subset records')
+ap.add_argument('--json', default='figures/bench/resnetap_reference.json', help='the summary')
 a = ap.parse_args()
 repo = Path(a.idc_repo).resolve()
 if not (repo/'models'/'resnet_ap.py').is_file(): sys.exit(f'--idc-repo {repo}: no models/resnet_ap.py there')

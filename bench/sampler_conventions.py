@@ -12,7 +12,7 @@ the largest spread (more class-consistency than that only costs diversity); the 
 - D4M+EVLF's fine-tuning recipe (the authors' is DiffFit + EMA): full, difffit.
 Conventions with no choice here are taken from the reference (24 guided steps of 50, text corruption per batch) or
 do not apply (learned variance and 3-channel guidance need a denoiser that predicts its variance; fashion-tiny's
-UNet does not). Writes figures/sampler_conventions.json and .md.
+UNet does not). Writes figures/bench/sampler_conventions.json and .md.
 
     OMP_NUM_THREADS=1 python bench/sampler_conventions.py
 """
@@ -33,7 +33,7 @@ def choose(rows:list, reference, tol:float=0.05, floor:float=0.95):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--out', default='figures/sampler_conventions'); ap.add_argument('--ipc', type=int, default=10)
+    ap.add_argument('--out', default='figures/bench/sampler_conventions'); ap.add_argument('--ipc', type=int, default=10)
     a = ap.parse_args(argv)
     spec = importlib.util.spec_from_file_location('bq', Path(__file__).parent/'backbone_quality.py')
     bq = importlib.util.module_from_spec(spec); spec.loader.exec_module(bq)

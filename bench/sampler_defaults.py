@@ -4,7 +4,7 @@ For each setting, D4M and MGD3 distil Fashion-MNIST at IPC 10 (seed 0) with the 
 small ConvNet trained on the real training set (bench/backbone_quality.py, cached) classifies the 100 distilled
 images: `agreement` = share recognised as their class (too low: the samples left the class), and `spread` = mean
 pairwise distance between images of a class (too low: guidance collapsed them to one look). Seconds per run too.
-Writes figures/sampler_defaults.json and .md.
+Writes figures/bench/sampler_defaults.json and .md.
 
     OMP_NUM_THREADS=1 python bench/sampler_defaults.py
 """
@@ -15,7 +15,7 @@ import torch
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--guidance', default='1,2,3,5,8'); ap.add_argument('--strength', default='0.5,0.7,0.9')
-    ap.add_argument('--out', default='figures/sampler_defaults')
+    ap.add_argument('--out', default='figures/bench/sampler_defaults')
     a = ap.parse_args(argv)
     spec = importlib.util.spec_from_file_location('bq', Path(__file__).parent/'backbone_quality.py')
     bq = importlib.util.module_from_spec(spec); spec.loader.exec_module(bq)

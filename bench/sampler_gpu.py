@@ -10,7 +10,7 @@ For each: images/s of `D4MPipeline` / `MGD3Pipeline` with the whole batch in one
 Reference (one H200, bare denoising loop): DiT-XL/2 0.72 img/s at batch 1, 14.7 at batch 50; SD-1.5 img2img
 1.0 at batch 1, 4.5 at batch 32.
 
-    python bench/sampler_gpu.py            # on a CUDA machine; writes figures/sampler_gpu.json
+    python bench/sampler_gpu.py            # on a CUDA machine; writes figures/bench/sampler_gpu.json
     python bench/sampler_gpu.py --tiny     # the same code with tiny models on the CPU (a smoke test, numbers meaningless)
 """
 import argparse, json, sys, time
@@ -54,7 +54,7 @@ def main(argv=None):
     ap.add_argument('--steps', type=int, default=50); ap.add_argument('--loop-images', type=int, default=4, help='images timed one at a time')
     ap.add_argument('--sd-batch', type=int, default=32); ap.add_argument('--dit-batch', type=int, default=50)
     ap.add_argument('--class-images', type=int, default=1300, help='real images per class fused by EVLF')
-    ap.add_argument('--out', default='figures/sampler_gpu.json')
+    ap.add_argument('--out', default='figures/bench/sampler_gpu.json')
     a = ap.parse_args(argv)
     if not a.tiny and not torch.cuda.is_available():
         print('bench/sampler_gpu.py needs a CUDA GPU (none found): run it on a GPU machine, or with --tiny for a CPU smoke test.', file=sys.stderr)

@@ -4,7 +4,7 @@ one torch thread, per op (torch.profiler), against one forward+backward of ConvN
 measured where the CPU computes it natively (`evlf.core.native_bf16`: AVX-512 BF16 or AMX); elsewhere it is emulated,
 some 25 times slower than float32, and students run in float32 (`amp=None`), so only float32 is measured.
 
-    python bench/student_step.py [--steps 30] [--out figures/student_step.json]
+    python bench/student_step.py [--steps 30] [--out figures/bench/student_step.json]
 
 It trains with `evlf.eval`'s own pieces (`_init_net`, `_Looped`, `_optimizer`, the protocol's loss) so that what it times
 is what `train_students` runs per step; the test pass (10,000 images, `_accuracy`) is timed on its own. The step is
@@ -88,7 +88,7 @@ def student(amp:bool, steps:int, profile:bool, test:bool=True):
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--steps', type=int, default=30)
-    ap.add_argument('--out', default='figures/student_step.json')
+    ap.add_argument('--out', default='figures/bench/student_step.json')
     a = ap.parse_args()
     torch.set_num_threads(1)
     fl, amps = step_flops(), ([True] if native_bf16('cpu') else []) + [False]

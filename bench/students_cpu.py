@@ -9,7 +9,7 @@ same bits under every variant (the variants only change when and in what chunks 
 - `tests every 20%, chunks of 64`: the same passes in smaller chunks (the logits are bit for bit the same);
 - `tested once, chunks of 64`: one pass after the last epoch, as DC's own evaluator does.
 
-    python bench/students_cpu.py [--epochs 300] [--out figures/students_cpu.json]
+    python bench/students_cpu.py [--epochs 300] [--out figures/bench/students_cpu.json]
 """
 import argparse, time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +36,7 @@ def students(sets:list, p, test:tuple, eval_every:float, chunk:int)->list:
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--epochs', type=int, default=300)
-    ap.add_argument('--out', default='figures/students_cpu.json')
+    ap.add_argument('--out', default='figures/bench/students_cpu.json')
     a = ap.parse_args()
     torch.set_num_threads(1)
     te = get_dataset('fashion-mnist', 'test')

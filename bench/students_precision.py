@@ -4,7 +4,7 @@ ConvNet-3 on 28 px images (Fashion-MNIST's shape, random pixels): seconds to tes
 `evaluate` does) and to take `--steps` SGD steps on batches of 256, each precision timed after one warm-up, alternated
 `--repeats` times so that a busy machine slows both alike. Writes the CPU's capability and `evlf.core.native_bf16`.
 
-    python bench/students_precision.py [--test 2000] [--steps 3] [--repeats 2] [--out figures/students_precision.json]
+    python bench/students_precision.py [--test 2000] [--steps 3] [--repeats 2] [--out figures/bench/students_precision.json]
 """
 import argparse, time
 from pathlib import Path
@@ -31,7 +31,7 @@ if __name__ == '__main__':
     ap.add_argument('--test', type=int, default=2000)
     ap.add_argument('--steps', type=int, default=3)
     ap.add_argument('--repeats', type=int, default=2)
-    ap.add_argument('--out', default='figures/students_precision.json')
+    ap.add_argument('--out', default='figures/bench/students_precision.json')
     a = ap.parse_args()
     g = torch.Generator().manual_seed(0)
     x, y = torch.randint(0, 256, (a.test, 1, 28, 28), dtype=torch.uint8, generator=g), torch.randint(0, 10, (a.test,), generator=g)

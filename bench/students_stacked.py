@@ -5,7 +5,7 @@ leading axis and trained as one model (evlf.eval's `_Stacked`, the same arithmet
 measures whether that is faster here: seconds per student per SGD step (IPC 10: 100 images, bfloat16 autocast, one torch
 thread), looped and stacked, alternated so that a busy machine slows both alike.
 
-    python bench/students_stacked.py [--students 2 4] [--steps 15] [--out figures/students_stacked.json]
+    python bench/students_stacked.py [--students 2 4] [--steps 15] [--out figures/bench/students_stacked.json]
 """
 import argparse, json, time
 from pathlib import Path
@@ -31,7 +31,7 @@ if __name__ == '__main__':
     ap.add_argument('--students', type=int, nargs='+', default=[2, 4])
     ap.add_argument('--steps', type=int, default=15)
     ap.add_argument('--repeats', type=int, default=2)
-    ap.add_argument('--out', default='figures/students_stacked.json')
+    ap.add_argument('--out', default='figures/bench/students_stacked.json')
     a = ap.parse_args()
     torch.set_num_threads(1)
     rows = []

@@ -6,7 +6,7 @@ std over the student seeds; a change smaller than the distillation-seed spread m
 points) is not a finding.
 
     python bench/table_moves.py --before 70c880c --table figures/table_fashion-mnist_ipc10_dc_convnet3.json \
-        --out figures/main_table_moves.json
+        --out figures/bench/main_table_moves.json
 """
 import argparse, json, subprocess, sys
 from pathlib import Path

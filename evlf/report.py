@@ -506,7 +506,7 @@ def finding(saved:dict)->str:
     return 'Here ' + ' and '.join(parts) + f"; the best method is {best} ({res[best]['final_mean']:.1f})."
 
 # %% ../nbs/05c_report.ipynb #01a19556
-MOVES = Path('figures/main_table_moves.json')  # the main table before the references' conventions (bench/table_moves.py)
+MOVES = Path('figures/bench/main_table_moves.json')  # the main table before the references' conventions (bench/table_moves.py)
 
 def _moves(path, repo, moves)->dict:
     "Per method, the earlier run's numbers and the change, when `moves` is a record of the table at `path`; else {}."

@@ -2,7 +2,8 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
-from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, check_params, eval_epochs, dsa_augment)
+from evlf.eval import (NETS, get_net, get_protocol, evaluate, train_students, eval_epochs, dsa_augment)
+from evlf.experiment import check_params
 from evlf.data import get_dataset, ArrayImages, distill_random
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,8 +155,8 @@ def test_papermill_random_only(tmp_path):
         assert line in r.stderr, (line, r.stderr[-3000:])
     import nbformat
     cells = nbformat.read(tmp_path/'out.ipynb', as_version=4).cells
-    shown = [c for c in cells if c.cell_type == 'code' and c.source.startswith('# evaluate on that tiny set')]
-    assert len(shown) == 1 and shown[0].outputs == []  # a test cell: skipped under papermill (it would show a dict)
+    shown = [c for c in cells if c.cell_type == 'code' and c.source.startswith('from evlf.report import show_table, show_figure')]
+    assert len(shown) == 1 and shown[0].outputs == []  # a test cell: skipped under papermill (it would show the committed table)
 
 
 def test_backbones_are_the_presets():

@@ -126,7 +126,7 @@ def test_unseen_bad_parameters(tmp_path, params, msg):
 
 def test_variance(env, tmp_path):
     "11_variance end to end on a tiny backbone: components of both hosts' paired differences, and every design priced from the measured main job."
-    timing = REPO/'figures'/'main_job_timing.json'
+    timing = REPO/'figures'/'bench'/'main_job_timing.json'
     run('11_variance', tmp_path/'11.ipynb', **BASE, ipcs=[2], designs_ipc=2, distill_seeds=2, seeds=2, fusion_seeds=1, epochs=2, max_test=200,
         fusion_model=env['fusion'], out=str(tmp_path), students=str(tmp_path/'students'), timing=str(timing), max_distill_seeds=3, max_seeds=2)
     rec = outputs(tmp_path, 'variance-fashion-mnist', ('png', 'pdf', 'json', 'md'))
@@ -185,7 +185,7 @@ def test_bad_parameters_fail_first(tmp_path, nb, params, msg):
 
 def test_params_files_and_runner(tmp_path):
     from evlf.cli import figure_runs
-    from evlf.eval import check_params
+    from evlf.experiment import check_params
     from evlf.core import check_seeds
     plan = figure_runs(REPO/'figures'/'params', NBS)
     names = {n for _, n, _ in plan}

@@ -46,7 +46,7 @@ def test_figures_keep_one_copy_of_each_table():
 def test_bench_readme_main_job_rerun_is_its_record():
     "bench/README's 2026-12-03 main-job numbers are those of its record and of the earlier one."
     from evlf.core import load_json
-    new, old = (load_json(REPO/'figures'/f) for f in ('main_job_timing-2026-12-03.json', 'main_job_timing.json'))
+    new, old = (load_json(REPO/'figures'/'bench'/f) for f in ('main_job_timing-2026-12-03.json', 'main_job_timing.json'))
     st, so = new['stages'], old['stages']
     assert [round(new['wall_s']), round(st['distill']), round(st['students']), round(so['students'])] == [1545, 419, 1109, 1185]
     assert [round(st['distill_sets']['d4m+evlf seed 0']), round(so['distill_sets']['d4m+evlf seed 0'])] == [152, 222]
@@ -59,7 +59,7 @@ def test_bench_readme_main_job_rerun_is_its_record():
 def test_bench_readme_main_job_tested_once_is_its_record():
     "bench/README's numbers for the main job tested once are its record's, and its students are the kept records' students."
     from evlf.core import load_json
-    once, old = (load_json(REPO/'figures'/f) for f in ('main_job_timing-tested-once.json', 'main_job_timing.json'))
+    once, old = (load_json(REPO/'figures'/'bench'/f) for f in ('main_job_timing-tested-once.json', 'main_job_timing.json'))
     st = once['stages']
     assert [once['wall_s'], round(st['distill']), round(st['students']), once['wall_s'] - 1200] == [1294, 436, 843, 94]
     assert round(st['students']/8) == 105 and (once['params']['eval_every'], old['params']['eval_every']) == (1.0, 0.2)
@@ -71,14 +71,14 @@ def test_bench_readme_main_job_tested_once_is_its_record():
 def test_bench_readme_reference_runs_are_their_records():
     "bench/README's comparisons with DC's evaluator and IDC's ResNetAP-10 say what their records hold."
     from evlf.core import load_json
-    dc, ap, text = load_json(REPO/'figures'/'dc_reference.json'), load_json(REPO/'figures'/'resnetap_reference.json'), (REPO/'bench'/'README.md').read_text()
+    dc, ap, text = load_json(REPO/'figures'/'bench'/'dc_reference.json'), load_json(REPO/'figures'/'bench'/'resnetap_reference.json'), (REPO/'bench'/'README.md').read_text()
     d, a = dc['differences'], ap['difference']
     assert (dc['sets'], dc['dc_commit'][:7], round(dc['mean']['dc'], 2), round(dc['mean']['evlf'], 2)) == (6, '53f63a6', 73.24, 73.24)
     assert (d['dc - evlf']['sets_identical'], d['dc - evlf@dc-schedule']['sets_identical']) == (6, 4)
     assert (ap['sets'], ap['idc_commit'][:7], ap['epochs']) == (8, 'ceac95a', 300)
     assert [round(a[k], 2) for k in ('mean', 'lo', 'hi')] == [-0.27, -0.68, 0.13] and a['verdict'] == 'not resolved at this n'
     for name, r, n in (('dc_reference', dc, 6), ('resnetap_reference', ap, 8)):  # the summaries are their per-subset records'
-        recs = [load_json(REPO/'figures'/name/f'random_ipc10_seed{s}.json')['final'] for s in range(n)]
+        recs = [load_json(REPO/'figures'/'bench'/name/f'random_ipc10_seed{s}.json')['final'] for s in range(n)]
         assert {k: [round(100*q[k], 2) for q in recs] for k in recs[0]} == {k: [round(v, 2) for v in vs] for k, vs in r['accuracy'].items()}
     assert all(x in text for x in ('at 53f63a6', 'all six subsets (73.24% on average)', 'one image away on two',
                                    'at ceac95a', 'eight random real IPC 10 subsets', '-0.27 points (95% interval -0.68 to +0.13)'))
@@ -87,7 +87,7 @@ def test_main_job_default_fits_its_budget_and_says_so():
     "The main job with its default methods is within 20 minutes in its record, and bench/README and the README say its numbers."
     import ast, json
     from evlf.core import load_json
-    run, once = (load_json(REPO/'figures'/f) for f in ('main_job_timing-without-random.json', 'main_job_timing-tested-once.json'))
+    run, once = (load_json(REPO/'figures'/'bench'/f) for f in ('main_job_timing-without-random.json', 'main_job_timing-tested-once.json'))
     nb = json.loads((REPO/'nbs'/'05_eval.ipynb').read_text())
     cell = next(''.join(c['source']) for c in nb['cells'] if 'parameters' in c['metadata'].get('tags', []))
     default = ast.literal_eval(re.search(r"^methods = (\[.*?\])", cell, re.M).group(1))
@@ -126,7 +126,7 @@ def test_bench_readme_counts_the_bad_inputs(tmp_path):
 def test_bench_readme_student_step():
     "bench/README's numbers for where a student's step goes, old code against new, are its record's."
     import json
-    r = json.loads((REPO/'figures'/'student_step.json').read_text())
+    r = json.loads((REPO/'figures'/'bench'/'student_step.json').read_text())
     text = ' '.join((REPO/'bench'/'README.md').read_text().split())
     ms = lambda s: f'{s*1e3:.0f} ms'
     f, fl = r['runs']['float32'], r['flops']

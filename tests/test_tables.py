@@ -142,7 +142,7 @@ def test_table(f, fusion, table_nb, tmp_path, monkeypatch):
 def test_imagenet_1k_layout_and_params(tmp_path, fusion):
     "ImageNet-1K's tiny tree (all 1000 wnid folders) loads, and its tables' parameters pass the notebook's checks with the tiny settings."
     from evlf.data import get_dataset
-    from evlf.eval import check_params
+    from evlf.experiment import check_params
     root = make_dataset('imagenet-1k', tmp_path/'data', None)
     tr, te = get_dataset('imagenet-1k', 'train', root=root), get_dataset('imagenet-1k', 'test', root=root)
     assert len(tr.classes) == len(te.classes) == 1000 and len(tr) == len(te) == 1000 and tr.image_size == 224
@@ -162,7 +162,7 @@ def test_imagenet_1k_layout_and_params(tmp_path, fusion):
                                     (dict(students=3), 'students=3 is not valid'),
                                     (dict(backbone='tiny-sd14'), "backbone='tiny-sd14' is not valid")])
 def test_check_params_new_parameters(kw, msg):
-    from evlf.eval import check_params
+    from evlf.experiment import check_params
     p = dict(dataset='imagewoof', ipc=1, methods=['random', 'd4m', 'd4m+evlf'], seeds=1, protocol='hard', net='resnetap10', backbone='tiny-sd15')
     with pytest.raises(ValueError) as e: check_params(**{**p, **kw})
     assert msg in str(e.value)
