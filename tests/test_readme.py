@@ -155,8 +155,10 @@ def test_readme_ablation_ipc1():
          for h in ('d4m', 'mgd3')}
     assert all(len(p['per_distill_seed']) == 10 and p['ci'][0] > 0 and p['verdict'] == 'helps' for p in c.values())  # ten sets, intervals above 0
     assert all(0 < p['mean'] < 1 for p in c.values())  # under a point
-    assert 'helps at IPC 1, by under a point (ten sets, both hosts, intervals above 0)' in text
+    assert 'helps at IPC 1, by under a point (ten sets, both hosts)' in text
     three = {(h, i): json.loads((REPO/'figures'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired'][i]['FT on fused - FT on plain']['verdict']
              for h in ('d4m', 'mgd3') for i in ('10', '50')}
     assert three == {('d4m', '10'): 'hurts', ('d4m', '50'): 'not resolved at this n', ('mgd3', '10'): 'not resolved at this n', ('mgd3', '50'): 'not resolved at this n'}
-    assert 'not resolved at IPC 10 and 50 except a small loss (D4M, IPC 10)' in text
+    ten = json.loads((REPO/'figures'/'ablation-ipc10-10sets'/'ablation-fashion-mnist_3_4_5_6_7-mgd3.json').read_text())['data']['paired']['10']['FT on fused - FT on plain']
+    assert len(ten['per_distill_seed']) == 10 and ten['ci'][1] - ten['ci'][0] < 1 and ten['verdict'] == 'not resolved at this n'
+    assert 'at IPC 10 a small loss (D4M) or not resolved with an interval under a point wide (MGD3, ten sets); at IPC 50 not resolved' in text
