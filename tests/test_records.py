@@ -9,9 +9,6 @@ from evlf.report import stale_sets, stale_manifests
 REPO = Path(__file__).resolve().parents[1]
 PLAN = figure_runs(REPO/'figures/params', REPO/'nbs')
 TABLES = [(name, p) for nb, name, p in PLAN if nb.stem == '05_eval' and list((REPO/p['out']).glob('table_*.json'))]
-# Records made before the sampler's current conventions, with one distilled set: named here until `make figures` rebuilds them
-# (the test below fails when one of them is rebuilt and is still listed, so this list only shrinks).
-KNOWN_STALE = {'figures/samples-fashion-mnist-d4m.json': '06_samples.yaml', 'figures/samples-fashion-mnist-mgd3.json': '06_samples-mgd3'}
 
 
 def _norm(k, v):
@@ -38,12 +35,6 @@ def test_tables_found():
     assert {n for n, _ in TABLES} >= {'05_eval-fashion-mnist-ipc10-netconvnet3', '05_eval-fashion-half-ipc10-netconvnet3'}
 
 
-@pytest.mark.parametrize('path,made_by', KNOWN_STALE.items())
-def test_known_stale_still_stale(path, made_by):
-    "A listed record is still stale; once `make figures ONLY=...` rebuilds it, remove it from KNOWN_STALE."
-    assert stale_manifests(path), f'{path} is today\'s now (rebuilt by make figures ONLY={made_by}): remove it from KNOWN_STALE'
-
-
 def test_stale_caught():
     "A test of the test: a table made with an older default (another step count) or other parameters is named."
     name, p = next((n, p) for n, p in TABLES if n == '05_eval-fashion-mnist-ipc10-netconvnet3')
@@ -52,4 +43,11 @@ def test_stale_caught():
     assert len(stale_sets(old)) == 12 and all("today's settings make" in s for s in stale_sets(old))
     other = copy.deepcopy(rec); other['params']['eval_every'] = 1.0
     assert params_drift(other, p) == ['eval_every: recorded 1.0, asked 0.2']
-    assert stale_manifests('figures/samples-fashion-mnist-d4m.json')  # made while D4M sampled with DDPM's scheduler
+    old = load_json(REPO/'figures/samples-fashion-mnist-d4m.json'); old['data']['manifests']['d4m']['scheduler'] = 'DDPMScheduler'
+    assert stale_manifests(old) == ["d4m: scheduler was 'DDPMScheduler', today 'pndm'"]  # a figure made before D4M sampled with PNDM
+
+
+@pytest.mark.parametrize('host,made_by', [('d4m', '06_samples.yaml'), ('mgd3', '06_samples-mgd3')])
+def test_samples_are_todays(host, made_by):
+    bad = stale_manifests(f'figures/samples-fashion-mnist-{host}.json')
+    assert not bad, '; '.join(bad) + f'. Rebuild: make figures ONLY={made_by}'
