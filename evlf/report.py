@@ -456,12 +456,19 @@ def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relati
             if have != want: out.append(f"{m} set {run['distill_seed']}: trained on {have}, today's settings make {want}")
     return out
 
-def stale_manifests(record, # a figure's JSON whose `data.manifests` holds each set's settings (06_samples), or its path
+def stale_manifests(record, # a figure's JSON naming its sets: `data.manifests` (their settings) or `data.distilled` (their folders)
                    )->list:
-    "Each setting of a figure's sets that today's defaults would set otherwise, as a message."
-    from evlf.sampler import distill_params
+    "Each setting or set of a figure that today's defaults would make otherwise, as a message."
+    from evlf.sampler import distill_params, distilled_name, METHODS
+    from evlf.data import load_real
     r = _table(record)
     P, out = r['params'], []
+    named = {m: p for m, p in (r['data'].get('distilled') or {}).items() if m in METHODS and m != 'random' and isinstance(p, str)}
+    if named:
+        ds = load_real(P['dataset'], 'train', P.get('real_per_class'), P.get('seed', 0), P.get('root'))
+        for m, path in named.items():
+            want = distilled_name(ds, P['backbone'], m, P['ipc'], P.get('seed', 0), P.get('fusion_model'), **P.get('options', {}))
+            if Path(path).name != want: out.append(f"{m}: made as {Path(path).name}, today's settings make {want}")
     for m, man in r['data'].get('manifests', {}).items():
         fm = {'fusion_model': P['fusion_model']} if P.get('fusion_model') and m.endswith('evlf') else {}
         want = distill_params(m, P['backbone'], **P.get('options', {}), **fm)
