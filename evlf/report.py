@@ -404,6 +404,13 @@ def _need(path, made_by:str)->Path:
     if not f.is_file(): raise FileNotFoundError(f'{path} is missing: `{made_by}` makes it (then `make notebooks`)')
     return f
 
+def _shown(path, made_by:str, record=None)->tuple:
+    "The committed file `path` and the stamps of it and its record (given, or its stem + .json when there is one)."
+    f, sibling = _need(path, made_by), Path(path).with_suffix('.json')
+    record = record if record is not None else (sibling if committed(sibling).is_file() and sibling != Path(path) else None)
+    if record is not None: _need(record, made_by)
+    return f, [record_stamp(path)] + ([record_stamp(record)] if record is not None else [])
+
 def show_figure(png, # a committed figure, relative to the repository (e.g. 'figures/samples-fashion-mnist-d4m.png')
                 made_by:str, # the command that rebuilds it, e.g. 'make figures ONLY=06_samples'
                 record=None, # its JSON record (default: the PNG's stem + .json, when there is one)
@@ -413,10 +420,7 @@ def show_figure(png, # a committed figure, relative to the repository (e.g. 'fig
     import io
     from PIL import Image as PILImage
     from IPython.display import display, Image, Markdown
-    f = _need(png, made_by)
-    record = record if record is not None else (Path(png).with_suffix('.json') if committed(Path(png).with_suffix('.json')).is_file() else None)
-    stamps = [record_stamp(png)] + ([record_stamp(record)] if record is not None else [])
-    if record is not None: _need(record, made_by)
+    f, stamps = _shown(png, made_by, record)
     im = PILImage.open(f)
     if im.width > width: im = im.resize((width, round(im.height*width/im.width)), PILImage.LANCZOS)
     buf = io.BytesIO(); im.save(buf, format='PNG', optimize=True)
@@ -430,10 +434,7 @@ def show_table(md, # a committed Markdown table, relative to the repository
               ):
     "Show a committed Markdown table rendered, stamped with it and its record and their hashes."
     from IPython.display import display, Markdown
-    f = _need(md, made_by)
-    record = record if record is not None else (Path(md).with_suffix('.json') if committed(Path(md).with_suffix('.json')).is_file() else None)
-    if record is not None: _need(record, made_by)
-    stamps = [record_stamp(md)] + ([record_stamp(record)] if record is not None else [])
+    f, stamps = _shown(md, made_by, record)
     display(Markdown(f.read_text() + '\n\n' + ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'), metadata={'evlf_records': stamps})
 
 # %% ../nbs/05c_report.ipynb #c4e1d2a2

@@ -51,3 +51,14 @@ def test_stale_caught():
 def test_samples_are_todays(host, made_by):
     bad = stale_manifests(f'figures/samples-fashion-mnist-{host}.json')
     assert not bad, '; '.join(bad) + f'. Rebuild: make figures ONLY={made_by}'
+
+
+MADE_BY = {'samples': '06_samples', 'tsne': '07_tsne', 'gradcam': '10_gradcam'}  # a figure record's stem -> the notebook that makes it
+FIGURES = sorted(f for f in (REPO/'figures').glob('*.json') if f.stem.split('-')[0] in MADE_BY)
+
+
+@pytest.mark.parametrize('path', FIGURES, ids=lambda p: p.stem)
+def test_figure_is_todays(path):
+    "A figure that names its sets (their settings or their cache folders) was made from the sets today's defaults make."
+    bad = stale_manifests(path)
+    assert not bad, f'{path.relative_to(REPO)}: ' + '; '.join(bad) + f'. Rebuild: make figures ONLY={MADE_BY[path.stem.split("-")[0]]}'
