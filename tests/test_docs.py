@@ -59,3 +59,16 @@ def test_pages_in_browser(site):
         d.get((site/'06_samples.html').as_uri())
         assert d.execute_script("return [...document.images].filter(i => i.naturalWidth > 300).length") >= 2, '06_samples shows no figure'
     finally: d.quit()
+
+
+def test_missing_image_refused(tmp_path):
+    "A notebook showing an image that is not there: an error naming it and the notebook, and no site (nothing half-written)."
+    import nbformat
+    (tmp_path/'nbs').mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell('# x\n![grid](../figures/nope.png)')])
+    nbformat.write(nb, tmp_path/'nbs'/'00_x.ipynb')
+    readme = tmp_path/'README.md'
+    readme.write_text('## The notebooks\n| notebook | module | what |\n|---|---|---|\n| `00_x` | | x |\n')
+    with pytest.raises(FileNotFoundError, match=r'00_x.ipynb: ../figures/nope.png is missing'):
+        build_docs.build(tmp_path/'site', nbs=tmp_path/'nbs', readme=readme)
+    assert not (tmp_path/'site').exists() and not list(tmp_path.glob('.site-*'))

@@ -60,3 +60,16 @@ def test_stale_is_caught(tmp_path):
     (repo/last).unlink()
     bad = stale(nb, repo)
     assert any(first in b and 'changed' in b for b in bad) and any(last in b and 'gone' in b for b in bad), bad
+
+
+def test_render_missing_record_leaves_notebook(tmp_path):
+    "`make notebooks` with a record missing: the error names it and the command that makes it; the notebook is left as it was."
+    import sys, nbformat
+    sys.path.insert(0, str(REPO/'tools'))
+    import render_notebooks
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from evlf.report import show_figure\nshow_figure('figures/no-such-figure.png', 'make figures ONLY=06_samples')")])
+    fn = tmp_path/'x.ipynb'; nbformat.write(nb, fn); before = fn.read_bytes()
+    with pytest.raises(RuntimeError) as e: render_notebooks.render(fn)
+    assert 'figures/no-such-figure.png is missing: `make figures ONLY=06_samples` makes it' in str(e.value)
+    assert fn.read_bytes() == before and not list(tmp_path.glob('.*.tmp'))

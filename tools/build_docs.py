@@ -66,15 +66,17 @@ def page(title: str, body: str, pages: list, here: str) -> str:
             f'<main>{body}' + ('' if here == 'index' else f'<div class="pager">{prev}{nxt}</div>') + '</main></div></body></html>\n')
 
 
-def relink(md: str, nb_dir: Path, site: Path) -> str:
+def relink(md: str, nb_dir: Path, site: Path, where: str = '') -> str:
     "Markdown whose local images are copied into the site, whose notebook links point at their pages, other files at the repository."
+    root = nb_dir.parent  # the project: notebooks in nbs/, records in figures/
     def one(m):
         bang, text, target = m.groups()
         if re.match(r'[a-z]+:|#', target): return m.group(0)
         path, _, frag = target.partition('#')
         f = (nb_dir/path).resolve()
-        if not f.is_relative_to(REPO) or not f.exists(): return m.group(0)
-        rel = f.relative_to(REPO).as_posix()
+        if not f.is_relative_to(root): return m.group(0)
+        if not f.exists(): raise FileNotFoundError(f'{where}: {target} is missing; make it (`make figures`, or the bench script that writes it) or fix the link')
+        rel = f.relative_to(root).as_posix()
         if bang:
             (site/'assets'/rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f, site/'assets'/rel)
@@ -90,7 +92,7 @@ def render_notebook(fn: Path, site: Path) -> str:
     from nbconvert import HTMLExporter
     nb = nbformat.read(fn, as_version=4)
     for c in nb.cells:
-        if c.cell_type == 'markdown': c.source = tex_to_mathml(relink(c.source, fn.parent.resolve(), site))
+        if c.cell_type == 'markdown': c.source = tex_to_mathml(relink(c.source, fn.parent.resolve(), site, fn.name))
     ex = HTMLExporter(template_name='basic')
     body, _ = ex.from_notebook_node(nb)
     return body

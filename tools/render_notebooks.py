@@ -40,9 +40,9 @@ def render(fn: Path) -> float:
         if c.cell_type == 'code': c.outputs = _no_bars(c.get('outputs', []))
     tmp = fn.with_name(f'.{fn.name}.tmp')
     write_nb(nb, tmp)
-    if tmp.stat().st_size > MAX_BYTES:
+    if (size := tmp.stat().st_size) > MAX_BYTES:
         tmp.unlink()
-        raise RuntimeError(f'{fn}: {tmp.stat().st_size if tmp.exists() else "over"} bytes with its outputs, over {MAX_BYTES}: show figures with evlf.report.show_figure')
+        raise RuntimeError(f'{fn}: {size} bytes with its outputs, over {MAX_BYTES}: show figures with evlf.report.show_figure; the notebook is left as it was')
     os.replace(tmp, fn)
     return time.time() - t
 
