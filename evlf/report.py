@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, re
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
-from .core import check_choice, save_json, load_json, versions, atomic_write
+from .core import check_choice, save_json, load_json, versions, atomic_write, sha256_file
 from .eval import NETS, tested_once
 
 # %% auto #0
@@ -395,8 +395,7 @@ def committed(path)->Path:
 # %% ../nbs/05c_report.ipynb #b3d0c1a2
 def record_stamp(path)->dict:
     "A committed file as an output's stamp: its path (relative to the repository) and the first 16 hex digits of its sha256."
-    import hashlib
-    return {'path': str(path), 'sha256': hashlib.sha256(committed(path).read_bytes()).hexdigest()[:16]}
+    return {'path': str(path), 'sha256': sha256_file(committed(path))[:16]}
 
 def _need(path, made_by:str)->Path:
     "The committed file `path`, or a `FileNotFoundError` naming it and the command that makes it."
@@ -410,6 +409,8 @@ def _shown(path, made_by:str, record=None)->tuple:
     record = record if record is not None else (sibling if committed(sibling).is_file() and sibling != Path(path) else None)
     if record is not None: _need(record, made_by)
     return f, [record_stamp(path)] + ([record_stamp(record)] if record is not None else [])
+
+def _caption(stamps:list, made_by:str)->str: return ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'
 
 def show_figure(png, # a committed figure, relative to the repository (e.g. 'figures/samples-fashion-mnist-d4m.png')
                 made_by:str, # the command that rebuilds it, e.g. 'make figures ONLY=06_samples'
@@ -425,8 +426,7 @@ def show_figure(png, # a committed figure, relative to the repository (e.g. 'fig
     if im.width > width: im = im.resize((width, round(im.height*width/im.width)), PILImage.LANCZOS)
     buf = io.BytesIO(); im.save(buf, format='PNG', optimize=True)
     display(Image(data=buf.getvalue(), format='png'), metadata={'evlf_records': stamps})
-    display(Markdown(' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'),
-            metadata={'evlf_records': stamps})
+    display(Markdown(_caption(stamps, made_by)), metadata={'evlf_records': stamps})
 
 def show_table(md, # a committed Markdown table, relative to the repository
                made_by:str, # the command that rebuilds it
@@ -435,10 +435,10 @@ def show_table(md, # a committed Markdown table, relative to the repository
     "Show a committed Markdown table rendered, stamped with it and its record and their hashes."
     from IPython.display import display, Markdown
     f, stamps = _shown(md, made_by, record)
-    display(Markdown(f.read_text() + '\n\n' + ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'), metadata={'evlf_records': stamps})
+    display(Markdown(f.read_text() + '\n\n' + _caption(stamps, made_by)), metadata={'evlf_records': stamps})
 
 # %% ../nbs/05c_report.ipynb #c4e1d2a2
-def _table(t)->dict: return load_json(committed(t) if not Path(t).is_absolute() else t) if isinstance(t, (str, Path)) else t
+def _table(t)->dict: return load_json(committed(t)) if isinstance(t, (str, Path)) else t  # a path (an absolute one stays itself) or the loaded JSON
 
 def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relative to the repository)
               )->list:
