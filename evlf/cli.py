@@ -10,7 +10,8 @@ from .core import check_int, check_writable
 from .data import DATASETS, parse_dataset
 from .backbone import BACKBONES
 from .fusion import VARIANTS
-from .sampler import METHODS, SCHEDULERS, SPACINGS, MGD3_VARIANCES, FINETUNE_RECIPES, FINETUNE_ON, check_fusion_model, check_host_settings
+from .sampler import method_names, SCHEDULERS, SPACINGS, MGD3_VARIANCES, FINETUNE_RECIPES, FINETUNE_ON
+from .sampler import check_fusion_model, check_host_settings
 from .report import summary_table, RUN_DIR
 
 # %% auto #0
@@ -22,7 +23,8 @@ class _Formatter(argparse.HelpFormatter):
     def _split_lines(self, text, width): return textwrap.wrap(' '.join(text.split()), width, break_on_hyphens=False)
 
 class _Parser(argparse.ArgumentParser):
-    "An `ArgumentParser` whose usage errors are one line on stderr (`<prog>: error: ...`), exit status 2: no usage block, no traceback."
+    """An `ArgumentParser` whose usage errors are one line on stderr (`<prog>: error: ...`), exit status 2: no usage
+    block, no traceback."""
     def __init__(self, *args, **kwargs):
         self.flags = []  # every option string, in order: what `unknown` suggests from
         super().__init__(*args, **{'formatter_class': _Formatter, **kwargs})
@@ -34,10 +36,15 @@ class _Parser(argparse.ArgumentParser):
     def unknown(self, extra:list):
         "The error for arguments this parser does not know, naming the nearest flag it lists."
         near = difflib.get_close_matches(extra[0].split('=')[0], self.flags, n=1) if extra[0].startswith('-') else []
-        self.error(f'unrecognized arguments: {" ".join(extra)}' + (f'; did you mean {near[0]}?' if near else '') + f' (accepted: the options `{self.prog} --help` lists)')
+        self.error(
+            f'unrecognized arguments: {" ".join(extra)}'
+            + (f'; did you mean {near[0]}?' if near else '')
+            + f' (accepted: the options `{self.prog} --help` lists)'
+        )
 
 def _number(s:str):
-    "A command-line value as an int, else a float, else the string itself (for its check to refuse, saying what is accepted)."
+    """A command-line value as an int, else a float, else the string itself (for its check to refuse, saying what is
+    accepted)."""
     for f in (int, float):
         try: return f(s)
         except ValueError: pass
@@ -52,7 +59,8 @@ def _typed(check, name:str):
     return parse
 
 def _setting(key:str):
-    "The `type` of the host setting `key`: a number, checked as `distill` checks it (`evlf.sampler.check_host_settings`)."
+    """The `type` of the host setting `key`: a number, checked as `distill` checks it
+    (`evlf.sampler.check_host_settings`)."""
     return _typed(lambda s: check_host_settings({key: _number(s)})[key], key)
 
 def _whole(name:str, lo:int):
@@ -66,76 +74,200 @@ def _dataset(s:str)->str:
 def _device(s:str)->str:
     import torch
     try: torch.device(s)
-    except RuntimeError: raise ValueError(f'device={s!r} is not valid; accepted: a torch device such as cpu, cuda, cuda:1, mps') from None
+    except RuntimeError:
+        raise ValueError(
+            f'device={s!r} is not valid; accepted: a torch device such as cpu, cuda, cuda:1, mps'
+        ) from None
     return s
 
-_DISTILL_OPTIONS = (  # (flag, `distill` keyword, type: 'setting' (a number `distill` checks), a tuple of choices, or a function; help)
-    ('--strength', 'strength', 'setting', "D4M: img2img strength, how far each prototype is noised before it is denoised (> 0; default: the backbone's)"),
+# (flag, `distill` keyword, type: 'setting' (a number `distill` checks), a tuple of choices, or a function; help)
+_DISTILL_OPTIONS = (
+    (
+        '--strength',
+        'strength',
+        'setting',
+        "D4M: img2img strength, how far each prototype is noised before it is denoised (> 0; default: the backbone's)",
+    ),
     ('--guidance-scale', 'guidance_scale', 'setting', "classifier-free guidance scale (>= 0; default: the backbone's)"),
     ('--negative-prompt', 'negative_prompt', str, "D4M: the negative prompt ('' for none; default: the backbone's)"),
-    ('--num-inference-steps', 'num_inference_steps', 'setting', "denoising steps (an integer >= 1; default: the backbone's)"),
+    (
+        '--num-inference-steps',
+        'num_inference_steps',
+        'setting',
+        "denoising steps (an integer >= 1; default: the backbone's)",
+    ),
     ('--scheduler', 'scheduler', tuple(SCHEDULERS), "D4M: the sampling scheduler"),
-    ('--mode-guidance', 'mode_guidance', 'setting', "MGD3: weight of the guidance towards each image's mode (>= 0; default: the backbone's)"),
-    ('--guidance-stop', 'stop_t', 'setting', "MGD3's stop_t: the step index below which mode guidance stops (an integer >= 0; the steps count "
-                                             "down n-1 ... 0 and are guided while the index is > stop_t; default: the backbone's)"),
+    (
+        '--mode-guidance',
+        'mode_guidance',
+        'setting',
+        "MGD3: weight of the guidance towards each image's mode (>= 0; default: the backbone's)",
+    ),
+    (
+        '--guidance-stop',
+        'stop_t',
+        'setting',
+        (
+            "MGD3's stop_t: the step index below which mode guidance stops (an integer >= 0; the steps count "
+            "down n-1 ... 0 and are guided while the index is > stop_t; default: the backbone's)"
+        ),
+    ),
     ('--timestep-spacing', 'timestep_spacing', SPACINGS, 'MGD3: how the sampling steps are spaced'),
-    ('--variance-type', 'variance_type', MGD3_VARIANCES, "MGD3: the scheduler's variance (learned_range needs a denoiser that predicts it, like DiT)"),
-    ('--cfg-channels', 'cfg_channels', 'setting', "MGD3 on DiT: the noise channels classifier-free guidance acts on (an integer >= 1; default: the backbone's)"),
-    ('--km-expand', 'km_expand', 'setting', "D4M: mini-batch k-means takes batches of km_expand x ipc latents (an integer >= 1; default: the method's)"),
-    ('--fusion-model', 'fusion_model', check_fusion_model, "folder of a saved fusion module (with config.json; default: the one shipped for the backbone)"),
+    (
+        '--variance-type',
+        'variance_type',
+        MGD3_VARIANCES,
+        "MGD3: the scheduler's variance (learned_range needs a denoiser that predicts it, like DiT)",
+    ),
+    (
+        '--cfg-channels',
+        'cfg_channels',
+        'setting',
+        "MGD3 on DiT: the noise channels classifier-free guidance acts on (an integer >= 1; default: the backbone's)",
+    ),
+    (
+        '--km-expand',
+        'km_expand',
+        'setting',
+        "D4M: mini-batch k-means takes batches of km_expand x ipc latents (an integer >= 1; default: the method's)",
+    ),
+    (
+        '--fusion-model',
+        'fusion_model',
+        check_fusion_model,
+        "folder of a saved fusion module (with config.json; default: the one shipped for the backbone)",
+    ),
     ('--fusion-variant', 'fusion_variant', VARIANTS, 'which shipped fusion module'),
     ('--finetune-recipe', 'finetune_recipe', FINETUNE_RECIPES, 'the denoiser fine-tuning recipe'),
-    ('--finetune-on', 'finetune_on', FINETUNE_ON, 'which latents the denoiser is fine-tuned on (default: fused for +evlf, plain otherwise)'),
-    ('--finetune-steps', 'finetune_steps', 'setting', "fine-tuning steps (an integer >= 1; default: the recipe's, one epoch for difffit)"),
+    (
+        '--finetune-on',
+        'finetune_on',
+        FINETUNE_ON,
+        'which latents the denoiser is fine-tuned on (default: fused for +evlf, plain otherwise)',
+    ),
+    (
+        '--finetune-steps',
+        'finetune_steps',
+        'setting',
+        "fine-tuning steps (an integer >= 1; default: the recipe's, one epoch for difffit)",
+    ),
     ('--finetune-lr', 'finetune_lr', 'setting', "fine-tuning learning rate (> 0; default: the recipe's)"),
-    ('--finetune-batch', 'finetune_batch', 'setting', "fine-tuning batch size (an integer >= 1; default: the recipe's)"),
+    (
+        '--finetune-batch',
+        'finetune_batch',
+        'setting',
+        "fine-tuning batch size (an integer >= 1; default: the recipe's)",
+    ),
     ('--batch-size', 'batch_size', _whole('batch_size', 1), 'images sampled per batch (an integer >= 1)'),
     ('--encode-batch', 'encode_batch', _whole('encode_batch', 1), 'images per VAE encoding batch (an integer >= 1)'),
-    ('--device', 'device', _device, 'torch device: cpu, cuda, cuda:1, mps, ...'))
+    ('--device', 'device', _device, 'torch device: cpu, cuda, cuda:1, mps, ...'),
+)
 
 def _add_distill(sub):
-    "The `distill` subcommand: `evlf.sampler.distill`'s keywords (dashes for underscores; `--guidance-stop` sets `stop_t`), each checked as it parses."
-    d = sub.add_parser('distill', help='distil a dataset into a few images per class',
-                       description='Distil a dataset (evlf.sampler.distill). Host settings left out take the backbone\'s defaults; '
-                                   'a usage error is one line and exit status 2, before anything is made.')
-    d.add_argument('--dataset', default='fashion-mnist', type=_typed(_dataset, 'dataset'), metavar='NAME',
-                   help=f"dataset (train split): one of {', '.join(DATASETS)}, or a class view such as fashion-mnist:3,4,5 (default: %(default)s)")
+    """The `distill` subcommand: `evlf.sampler.distill`'s keywords (dashes for underscores; `--guidance-stop` sets
+    `stop_t`), each checked as it parses."""
+    d = sub.add_parser(
+        'distill',
+        help='distil a dataset into a few images per class',
+        description=(
+            'Distil a dataset (evlf.sampler.distill). Host settings left out take the backbone\'s defaults; '
+            'a usage error is one line and exit status 2, before anything is made.'
+        ),
+    )
+    d.add_argument(
+        '--dataset',
+        default='fashion-mnist',
+        type=_typed(_dataset, 'dataset'),
+        metavar='NAME',
+        help=(
+            f"dataset (train split): one of {', '.join(DATASETS)}, or a class view such as fashion-mnist:3,4,5"
+            " (default: %(default)s)"
+        ),
+    )
     d.add_argument('--root', default=None, help='where the dataset lives (ImageNet-style sets need it)')
     d.add_argument('--backbone', default='fashion-tiny', choices=BACKBONES, metavar='NAME',
                    help='one of %(choices)s; tiny-*: random tiny weights, for tests (default: %(default)s)')
-    d.add_argument('--method', required=True, choices=METHODS, metavar='NAME', help='one of %(choices)s')
+    d.add_argument('--method', required=True, choices=method_names(), metavar='NAME', help='one of %(choices)s')
     d.add_argument('--ipc', required=True, type=_whole('ipc', 1), help='images per class (an integer >= 1)')
-    d.add_argument('--seed', type=_whole('seed', 0), default=0, help='the seed: same seed, same files (an integer >= 0; default: %(default)s)')
-    d.add_argument('--out', dest='out_dir', required=True, type=_typed(lambda s: check_writable('out_dir', s), 'out_dir'),
-                   help='the folder of the distilled set (made, or checked and reused)')
+    d.add_argument(
+        '--seed',
+        type=_whole('seed', 0),
+        default=0,
+        help='the seed: same seed, same files (an integer >= 0; default: %(default)s)',
+    )
+    d.add_argument(
+        '--out',
+        dest='out_dir',
+        required=True,
+        type=_typed(lambda s: check_writable('out_dir', s), 'out_dir'),
+        help='the folder of the distilled set (made, or checked and reused)',
+    )
     for flag, key, t, h in _DISTILL_OPTIONS:
-        if isinstance(t, tuple): d.add_argument(flag, dest=key, choices=t, metavar=key.upper(), help=f"{h}: one of %(choices)s (default: by backbone and method)")
-        else: d.add_argument(flag, dest=key, type=_setting(key) if t == 'setting' else t if t is str else _typed(t, key), help=h)
-    d.add_argument('--fusion', action=argparse.BooleanOptionalAction, default=None, help='EVLF fusion on/off (default: by method)')
-    d.add_argument('--finetune', action=argparse.BooleanOptionalAction, default=None, help='denoiser fine-tuning on/off (default: by method)')
+        if isinstance(t, tuple):
+            d.add_argument(
+                flag,
+                dest=key,
+                choices=t,
+                metavar=key.upper(),
+                help=f"{h}: one of %(choices)s (default: by backbone and method)",
+            )
+        else:
+            d.add_argument(
+                flag, dest=key, type=_setting(key) if t == 'setting' else t if t is str else _typed(t, key), help=h
+            )
+    d.add_argument(
+        '--fusion', action=argparse.BooleanOptionalAction, default=None, help='EVLF fusion on/off (default: by method)'
+    )
+    d.add_argument(
+        '--finetune',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='denoiser fine-tuning on/off (default: by method)',
+    )
     d.add_argument('--overwrite', action='store_true', help='replace a set made with other parameters')
     d.add_argument('--quiet', action='store_true', help='no progress bars')
 
 def _params_dir(s:str)->str:
     if not Path(s).is_dir() or not any(Path(s).glob('*.yaml')):
-        raise ValueError(f"params_dir={s!r} is not valid: {'it holds no *.yaml file' if Path(s).is_dir() else 'no such folder'}; "
-                         'accepted: a folder of <notebook>[-variant].yaml files')
+        raise ValueError(
+            f"params_dir={s!r} is not valid: {'it holds no *.yaml file' if Path(s).is_dir() else 'no such folder'}; "
+            "accepted: a folder of <notebook>[-variant].yaml files"
+        )
     return s
 
 def _nbs_dir(s:str)->str:
-    if not Path(s).is_dir(): raise ValueError(f'nbs={s!r} is not valid: no such folder; accepted: the folder of the notebooks')
+    if not Path(s).is_dir():
+        raise ValueError(f'nbs={s!r} is not valid: no such folder; accepted: the folder of the notebooks')
     return s
 
 def _add_figures(sub):
     "The `figures` subcommand: `run_figures`' arguments."
-    f = sub.add_parser('figures', help='rebuild every figure and table from its params file',
-                       description='Run the figure and table notebooks with papermill, one run per params file (what `make figures` does).')
-    f.add_argument('--params', default='figures/params', type=_typed(_params_dir, 'params_dir'), help='folder of <notebook>[-variant].yaml files (default: %(default)s)')
-    f.add_argument('--nbs', default='nbs', type=_typed(_nbs_dir, 'nbs'), help='folder of the notebooks (default: %(default)s)')
+    f = sub.add_parser(
+        'figures',
+        help='rebuild every figure and table from its params file',
+        description=(
+            'Run the figure and table notebooks with papermill, one run per params file (what `make figures` does).'
+        ),
+    )
+    f.add_argument(
+        '--params',
+        default='figures/params',
+        type=_typed(_params_dir, 'params_dir'),
+        help='folder of <notebook>[-variant].yaml files (default: %(default)s)',
+    )
+    f.add_argument(
+        '--nbs', default='nbs', type=_typed(_nbs_dir, 'nbs'), help='folder of the notebooks (default: %(default)s)'
+    )
     f.add_argument('--out', default='runs', type=_typed(lambda s: str(check_writable('out', s)), 'out'),
                    help='folder of the executed notebooks, made before the first run (default: %(default)s)')
-    f.add_argument('--only', default=None, help='only the runs whose name contains this (a params file stem, or <stem>-ipcN-netX); X.yaml: that file only')
-    f.add_argument('--dry-run', action='store_true', help='print the planned papermill commands, run nothing, make nothing')
+    f.add_argument(
+        '--only',
+        default=None,
+        help='only the runs whose name contains this (a params file stem, or <stem>-ipcN-netX); X.yaml: that file only',
+    )
+    f.add_argument(
+        '--dry-run', action='store_true', help='print the planned papermill commands, run nothing, make nothing'
+    )
 
 def _parser()->_Parser:
     "The `evlf` parser; `.commands` is its subcommands' action (`.commands.choices['distill']` the `distill` parser)."
@@ -151,47 +283,70 @@ def _expand(params:dict, declared:set)->list:
     runs, expanded = [('', dict(params))], False
     for many, one in (('ipcs', 'ipc'), ('nets', 'net')):
         if many in params and many not in declared and one in declared:
-            runs, expanded = [(f'{s}-{one}{v}', {**{k: w for k, w in p.items() if k != many}, one: v}) for s, p in runs for v in params[many]], True
+            runs, expanded = [
+                (f'{s}-{one}{v}', {**{k: w for k, w in p.items() if k != many}, one: v})
+                for s, p in runs
+                for v in params[many]
+            ], True
     if expanded:  # each run in its own sub-folder, even a list of one
         runs = [(s, {**p, 'out': str(Path(p.get('out', 'figures'))/s.lstrip('-'))}) for s, p in runs]
     return runs
 
-def figure_runs(params_dir='figures/params', # folder of <notebook>[-variant].yaml files
-                nbs='nbs', # folder of the notebooks
-                only:str|None=None, # keep only the runs whose name (params file stem, plus -ipcN-netX when expanded) contains this; 'X.yaml': only that file's runs
-               )->list:
+def figure_runs(
+    params_dir='figures/params',  # folder of <notebook>[-variant].yaml files
+    nbs='nbs',  # folder of the notebooks
+    only: (
+        str | None
+    ) = None,  # the runs whose name (params file stem, plus -ipcN-netX if expanded) holds this; 'X.yaml': that file
+) -> list:
     "The planned runs: `(notebook, output name, parameters)`, checked against each notebook's parameters."
     import yaml, papermill as pm
     files = sorted(Path(params_dir).glob('*.yaml'))
-    if not files: raise FileNotFoundError(f'params_dir={str(params_dir)!r} is not valid: no params files (*.yaml) in it; accepted: a folder of <notebook>[-variant].yaml files')
+    if not files:
+        raise FileNotFoundError(
+            f'params_dir={str(params_dir)!r} is not valid: no params files (*.yaml) in it; accepted: a folder of'
+            ' <notebook>[-variant].yaml files'
+        )
     plan = []
-    one = only.removesuffix('.yaml') if only and only.endswith('.yaml') else None  # a file named in full: that file, not its variants
+    # a file named in full: that file, not its variants
+    one = only.removesuffix('.yaml') if only and only.endswith('.yaml') else None
     for f in files:
         if one is not None and f.stem != one: continue
         if only and one is None and only not in f.stem and not only.startswith(f.stem): continue
         nb = Path(nbs)/f'{f.stem.split("-")[0]}.ipynb'
-        if not nb.exists(): raise FileNotFoundError(f'{f}: no notebook {nb} in nbs={str(nbs)!r} (a params file is named <notebook>[-variant].yaml)')
+        if not nb.exists():
+            raise FileNotFoundError(
+                f'{f}: no notebook {nb} in nbs={str(nbs)!r} (a params file is named <notebook>[-variant].yaml)'
+            )
         params = yaml.safe_load(f.read_text()) or {}
         if not isinstance(params, dict): raise ValueError(f'{f}: expected a mapping of parameter names to values')
         declared = set(pm.inspect_notebook(str(nb)))
         for suffix, p in _expand(params, declared):
             unknown = sorted(set(p) - declared)
-            if unknown: raise ValueError(f'{f}: {unknown} are not parameters of {nb.name}; accepted: {sorted(declared)}')
+            if unknown:
+                raise ValueError(f'{f}: {unknown} are not parameters of {nb.name}; accepted: {sorted(declared)}')
             if not only or one is not None or only in f'{f.stem}{suffix}': plan.append((nb, f'{f.stem}{suffix}', p))
     if only and not plan:
-        raise ValueError(f'only={only!r} matches no run; accepted: a part of a run name, whose params files are {", ".join(f.stem for f in files)} '
-                         '(05_eval runs expand to <stem>-ipcN-netX), or <stem>.yaml for one file')
+        raise ValueError(
+            f'only={only!r} matches no run; accepted: a part of a run name, whose params files are'
+            f' {", ".join(f.stem for f in files)} (05_eval runs expand to <stem>-ipcN-netX), or <stem>.yaml for one'
+            ' file'
+        )
     return plan
 
 def run_figures(params_dir='figures/params', nbs='nbs', out='runs', only:str|None=None, dry_run:bool=False,
                 plan:list|None=None, # `figure_runs(params_dir, nbs, only)`, when the caller has it already
                )->list:
-    "Run every planned notebook with papermill (outputs in `out/`, made before the first run), going on past failures; return `(name, seconds, error)` per run."
+    """Run every planned notebook with papermill (outputs in `out/`, made before the first run), going on past failures;
+    return `(name, seconds, error)` per run."""
     import papermill as pm
     done, plan = [], figure_runs(params_dir, nbs, only) if plan is None else plan
     if not dry_run: Path(out).mkdir(parents=True, exist_ok=True)
     for nb, name, p in plan:
-        print(f'== {name}: papermill {nb} {out}/{name}.ipynb ' + ' '.join(f'-p {k} {v!r}' for k, v in p.items()), flush=True)
+        print(
+            f'== {name}: papermill {nb} {out}/{name}.ipynb ' + ' '.join(f'-p {k} {v!r}' for k, v in p.items()),
+            flush=True,
+        )
         if dry_run: continue
         t, err = time.time(), None
         try: pm.execute_notebook(str(nb), str(Path(out)/f'{name}.ipynb'), parameters=p, progress_bar=False)
@@ -202,20 +357,24 @@ def run_figures(params_dir='figures/params', nbs='nbs', out='runs', only:str|Non
     return done
 
 def write_summaries(params_dir, nbs, ran:set):
-    "After runs named in `ran`: rewrite `summary.md` (`evlf.report.summary_table`) for every `ipcs` x `nets` params file with a run in `ran`, listing all the runs it asks for."
+    """After runs named in `ran`: rewrite `summary.md` (`evlf.report.summary_table`) for every `ipcs` x `nets` params
+    file with a run in `ran`, listing all the runs it asks for."""
     asked = {}
     for _, name, p in figure_runs(params_dir, nbs):
         if RUN_DIR.fullmatch(Path(p['out']).name): asked.setdefault(Path(p['out']).parent, []).append((name, p))
     for folder, runs in asked.items():
         if ran & {n for n, _ in runs} and folder.is_dir():
-            df = summary_table(folder, sorted({p['ipc'] for _, p in runs}), list(dict.fromkeys(p['net'] for _, p in runs)))
+            df = summary_table(
+                folder, sorted({p['ipc'] for _, p in runs}), list(dict.fromkeys(p['net'] for _, p in runs))
+            )
             print(f'   {folder}/summary.md: {len(df)} rows', flush=True)
 
 # %% ../nbs/04b_cli.ipynb #a80d5b0a
 def _one_line(e)->str: return ' '.join(str(e).splitlines())
 
 def _distill(args:dict)->int:
-    "`evlf distill`: distil, print the folder; bad input ends with one line `evlf distill: error: ...` and exit status 2."
+    """`evlf distill`: distil, print the folder; bad input ends with one line `evlf distill: error: ...` and exit status
+    2."""
     from evlf.sampler import distill
     args['progress'] = not args.pop('quiet')
     try: path = distill(**{k: v for k, v in args.items() if v is not None})
@@ -226,7 +385,8 @@ def _distill(args:dict)->int:
     return 0
 
 def _figures(args:dict)->int:
-    "`evlf figures`: every planned run, the failed ones named at the end (exit status 1); a bad plan or `--out`: one line, exit status 2, nothing run."
+    """`evlf figures`: every planned run, the failed ones named at the end (exit status 1); a bad plan or `--out`: one
+    line, exit status 2, nothing run."""
     import yaml
     try:
         plan = figure_runs(args['params'], args['nbs'], args['only'])
@@ -240,11 +400,13 @@ def _figures(args:dict)->int:
     return 1 if failed else 0
 
 def main(argv:list|None=None)->int:
-    "Entry point of the `evlf` console script: 0 done, 1 a figure run failed, 2 a usage error (one line on stderr, nothing made)."
+    """Entry point of the `evlf` console script: 0 done, 1 a figure run failed, 2 a usage error (one line on stderr,
+    nothing made)."""
     p = _parser()
     try:
         ns, extra = p.parse_known_args(argv)
-        if ns.command is None: p.error(f'the following arguments are required: command (one of: {", ".join(p.commands.choices)})')
+        if ns.command is None:
+            p.error(f'the following arguments are required: command (one of: {", ".join(p.commands.choices)})')
         if extra:  # named by the parser they were given to: before the command, evlf's; after it, the command's
             argv = sys.argv[1:] if argv is None else list(argv)
             (p if extra[0] in argv[:argv.index(ns.command)] else p.commands.choices[ns.command]).unknown(extra)

@@ -31,24 +31,44 @@ def imagenet_classes()->dict:
     return dict(l.split('\t', 1) for l in lines if l and not l.startswith('#'))
 
 SUBSETS = {
-    'imagenette': 'n01440764 n02102040 n02979186 n03000684 n03028079 n03394916 n03417042 n03425413 n03445777 n03888605'.split(),
-    'imagewoof': 'n02086240 n02087394 n02088364 n02089973 n02093754 n02096294 n02099601 n02105641 n02111889 n02115641'.split(),
-    'imageidc': 'n01749939 n01773797 n02091831 n02107142 n02488291 n02869837 n03062245 n04517823 n04589890 n13037406'.split(),
+    'imagenette': (
+        'n01440764 n02102040 n02979186 n03000684 n03028079 n03394916 n03417042 n03425413 n03445777 n03888605'.split()
+    ),
+    'imagewoof': (
+        'n02086240 n02087394 n02088364 n02089973 n02093754 n02096294 n02099601 n02105641 n02111889 n02115641'.split()
+    ),
+    'imageidc': (
+        'n01749939 n01773797 n02091831 n02107142 n02488291 n02869837 n03062245 n04517823 n04589890 n13037406'.split()
+    ),
 }
-FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
+FASHION_CLASSES = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+]
 
 # %% ../nbs/01_data.ipynb #651dee88
 def resize(x:torch.Tensor, size:int|None)->torch.Tensor:
     "Resize a float `[..., C, H, W]` batch to `size` x `size` (bilinear, antialiased)."
     if size is None or x.shape[-1] == size and x.shape[-2] == size: return x
     squeeze = x.dim() == 3
-    x = F.interpolate(x[None] if squeeze else x, size=(size, size), mode='bilinear', antialias=True, align_corners=False)
+    x = F.interpolate(
+        x[None] if squeeze else x, size=(size, size), mode='bilinear', antialias=True, align_corners=False
+    )
     return x[0] if squeeze else x
 
 class ArrayImages(Dataset):
     "Images held in memory as a uint8 tensor `[N, C, H, W]`, with labels, class names and prompts."
     def __init__(self, data:torch.Tensor, targets, classes:list, prompts:list|None=None, image_size:int|None=None):
-        if data.dim() != 4 or data.dtype != torch.uint8: raise ValueError(f'data must be uint8 [N, C, H, W], got {data.dtype} {tuple(data.shape)}')
+        if data.dim() != 4 or data.dtype != torch.uint8:
+            raise ValueError(f'data must be uint8 [N, C, H, W], got {data.dtype} {tuple(data.shape)}')
         self.data, self.targets = data, torch.as_tensor(targets, dtype=torch.long)
         if len(self.targets) != len(data): raise ValueError(f'{len(data)} images but {len(self.targets)} targets')
         self.classes, self.prompts = list(classes), list(prompts or classes)
@@ -61,7 +81,11 @@ class ArrayImages(Dataset):
         "A float batch in [0, 1] of the images at `idx` (all by default), resized."
         x = self.data if idx is None else self.data[idx]
         return resize(x.float()/255, self.image_size)
-    def __repr__(self): return f'{type(self).__name__}(n={len(self)}, classes={len(self.classes)}, size={self.image_size}, channels={self.channels})'
+    def __repr__(self):
+        return (
+            f'{type(self).__name__}(n={len(self)}, classes={len(self.classes)}, size={self.image_size},'
+            f' channels={self.channels})'
+        )
 
 # %% ../nbs/01_data.ipynb #9f483c16
 _IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
@@ -89,7 +113,10 @@ class FolderImages(Dataset):
 def _list_images(folder:Path)->list:
     "Sorted image files in `folder` (recursively); an error naming the folder if there are none."
     files = sorted(p for p in Path(folder).rglob('*') if p.suffix.lower() in _IMG_EXT)
-    if not files: raise FileNotFoundError(f'class folder {folder} holds no images (expected files ending in {", ".join(_IMG_EXT)})')
+    if not files:
+        raise FileNotFoundError(
+            f'class folder {folder} holds no images (expected files ending in {", ".join(_IMG_EXT)})'
+        )
     return files
 
 # %% ../nbs/01_data.ipynb #fcd3ae32
@@ -111,7 +138,8 @@ def _read_idx(path:Path)->np.ndarray:
 
 @contextmanager
 def _tidy_download(root:Path):
-    "Around a download into `root`: if it fails, remove the folders it made (a failed try leaves no empty folder behind)."
+    """Around a download into `root`: if it fails, remove the folders it made (a failed try leaves no empty folder
+    behind)."""
     top = Path(root).absolute()
     while not top.parent.exists(): top = top.parent
     made = not top.exists()
@@ -123,7 +151,11 @@ def _tidy_download(root:Path):
 def _find_fashion(root, split)->tuple:
     "Paths of the image and label IDX files of a split, from Debian's package, `root`, or a download."
     stem = 'train' if split == 'train' else 't10k'
-    dirs = [DEBIAN_FASHION] + ([Path(root)/'FashionMNIST'/'raw', Path(root)] if root else []) + [cache_dir('data', create=False)/'FashionMNIST'/'raw']
+    dirs = (
+        [DEBIAN_FASHION]
+        + ([Path(root) / 'FashionMNIST' / 'raw', Path(root)] if root else [])
+        + [cache_dir('data', create=False) / 'FashionMNIST' / 'raw']
+    )
     for d in dirs:
         for ext in ('.gz', ''):
             im, lb = d/f'{stem}-images-idx3-ubyte{ext}', d/f'{stem}-labels-idx1-ubyte{ext}'
@@ -135,9 +167,10 @@ def _find_fashion(root, split)->tuple:
         return _find_fashion(dl, split)
     except Exception as e:
         raise FileNotFoundError(
-            f'Fashion-MNIST ({split}) not found in {", ".join(map(str, dirs))} and could not be downloaded ({type(e).__name__}). '
-            'Get it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu, offline mirror), '
-            "or online with `torchvision.datasets.FashionMNIST(root, download=True)` and pass that root.") from None
+            f'Fashion-MNIST ({split}) not found in {", ".join(map(str, dirs))} and could not be downloaded'
+            f' ({type(e).__name__}). Get it with `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu, offline'
+            ' mirror), or online with `torchvision.datasets.FashionMNIST(root, download=True)` and pass that root.'
+        ) from None
 
 def _fashion_mnist(split, root=None, image_size=None)->ArrayImages:
     im, lb = _find_fashion(root, split)
@@ -153,8 +186,11 @@ def _cifar(name, split, root=None, image_size=None)->ArrayImages:
     except RuntimeError:
         try:
             with _tidy_download(root): ds = cls(root, train=split == 'train', download=True)
-        except Exception as e: raise FileNotFoundError(f'{name} not found under {root} and could not be downloaded ({type(e).__name__}); '
-                                                       f'download it online with torchvision.datasets.{cls.__name__}(root, download=True)') from None
+        except Exception as e:
+            raise FileNotFoundError(
+                f'{name} not found under {root} and could not be downloaded ({type(e).__name__}); '
+                f'download it online with torchvision.datasets.{cls.__name__}(root, download=True)'
+            ) from None
     names = list(ds.classes)
     return ArrayImages(torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(), ds.targets, names,
                        [n.replace('_', ' ') for n in names], image_size)
@@ -165,10 +201,13 @@ def _need_dir(path:Path, what:str)->Path:
 
 def _imagenet(name, split, root=None, image_size=None)->FolderImages:
     "ImageNet-1k or a ten-class subset from a full-ImageNet tree `root/{train,val}/<wnid>/*.JPEG`."
-    if root is None: raise ValueError(f'{name} needs root=: the folder holding ImageNet train/ and val/ (one folder per wnid)')
+    if root is None:
+        raise ValueError(f'{name} needs root=: the folder holding ImageNet train/ and val/ (one folder per wnid)')
     inet = imagenet_classes()
     wnids = SUBSETS.get(name, list(inet))
-    base = _need_dir(Path(root)/('train' if split == 'train' else 'val'), f'the ImageNet {split} split, one folder per wnid')
+    base = _need_dir(
+        Path(root) / ('train' if split == 'train' else 'val'), f'the ImageNet {split} split, one folder per wnid'
+    )
     samples = []
     for i, w in enumerate(wnids):
         samples += [(p, i) for p in _list_images(_need_dir(base/w, f'a class folder for {w} ({inet[w]})'))]
@@ -178,61 +217,117 @@ def _imagenet(name, split, root=None, image_size=None)->FolderImages:
 
 def _tiny_imagenet(split, root=None, image_size=None)->FolderImages:
     "Tiny-ImageNet in its released layout: `wnids.txt`, `words.txt`, `train/<wnid>/images`, `val/val_annotations.txt`."
-    if root is None: raise ValueError('tiny-imagenet needs root=: the folder tiny-imagenet-200/ (with wnids.txt, train/, val/)')
+    if root is None:
+        raise ValueError('tiny-imagenet needs root=: the folder tiny-imagenet-200/ (with wnids.txt, train/, val/)')
     root = _need_dir(root, 'the tiny-imagenet-200 folder')
     wnids = (root/'wnids.txt').read_text().split()
-    words = dict(l.split('\t', 1) for l in (root/'words.txt').read_text().splitlines() if '\t' in l) if (root/'words.txt').exists() else {}
+    words = (
+        dict(l.split('\t', 1) for l in (root / 'words.txt').read_text().splitlines() if '\t' in l)
+        if (root / 'words.txt').exists()
+        else {}
+    )
     idx = {w: i for i, w in enumerate(wnids)}
     if split == 'train':
-        samples = [(p, i) for i, w in enumerate(wnids) for p in _list_images(_need_dir(root/'train'/w, f'a class folder for {w}'))]
+        samples = [
+            (p, i)
+            for i, w in enumerate(wnids)
+            for p in _list_images(_need_dir(root / 'train' / w, f'a class folder for {w}'))
+        ]
     else:
         ann = _need_dir(root/'val', 'the val/ folder')/'val_annotations.txt'
-        samples = sorted((root/'val'/'images'/l.split('\t')[0], idx[l.split('\t')[1]]) for l in ann.read_text().splitlines() if l)
+        samples = sorted(
+            (root / 'val' / 'images' / l.split('\t')[0], idx[l.split('\t')[1]])
+            for l in ann.read_text().splitlines()
+            if l
+        )
     prompts = [words.get(w, w) for w in wnids]
     return FolderImages(samples, [p.split(',')[0] for p in prompts], prompts, image_size or 64)
 
 # %% ../nbs/01_data.ipynb #0fdfb65a
-DATASETS = ('fashion-mnist', 'cifar10', 'cifar100', 'tiny-imagenet', 'imagenet-1k', 'imagenette', 'imagewoof', 'imageidc')
-N_CLASSES = {'fashion-mnist': 10, 'cifar10': 10, 'cifar100': 100, 'tiny-imagenet': 200, 'imagenet-1k': 1000, 'imagenette': 10, 'imagewoof': 10, 'imageidc': 10}
+DATASETS = (
+    'fashion-mnist',
+    'cifar10',
+    'cifar100',
+    'tiny-imagenet',
+    'imagenet-1k',
+    'imagenette',
+    'imagewoof',
+    'imageidc',
+)
+N_CLASSES = {
+    'fashion-mnist': 10,
+    'cifar10': 10,
+    'cifar100': 100,
+    'tiny-imagenet': 200,
+    'imagenet-1k': 1000,
+    'imagenette': 10,
+    'imagewoof': 10,
+    'imageidc': 10,
+}
 SPLITS = ('train', 'test')
 
 def check_classes(name:str, classes, n:int)->tuple:
-    "Class indices of a view: a non-empty list (or comma-separated string) of distinct integers in [0, n), returned sorted."
+    """Class indices of a view: a non-empty list (or comma-separated string) of distinct integers in [0, n), returned
+    sorted."""
     items = classes.split(',') if isinstance(classes, str) else classes
-    if isinstance(items, (bytes, dict)) or not hasattr(items, '__len__') or not len(items) or any(str(c).strip() == '' for c in items):
+    if (
+        isinstance(items, (bytes, dict))
+        or not hasattr(items, '__len__')
+        or not len(items)
+        or any(str(c).strip() == '' for c in items)
+    ):
         raise ValueError(f'{name}={classes!r} is not valid; accepted: a non-empty list of class indices in 0..{n-1}')
     try: idx = [int(str(c).strip()) if isinstance(c, str) else c for c in items]
     except ValueError: idx = None
     if idx is None or any(isinstance(c, bool) or not isinstance(c, int) or not 0 <= c < n for c in idx):
-        raise ValueError(f'{name}={classes!r} is not valid: the dataset has classes 0..{n-1} only; accepted: class indices in that range')
-    if len(set(idx)) != len(idx): raise ValueError(f'{name}={classes!r} is not valid: it repeats a class; accepted: distinct class indices')
+        raise ValueError(
+            f'{name}={classes!r} is not valid: the dataset has classes 0..{n-1} only; accepted: class indices in that'
+            ' range'
+        )
+    if len(set(idx)) != len(idx):
+        raise ValueError(f'{name}={classes!r} is not valid: it repeats a class; accepted: distinct class indices')
     return tuple(sorted(idx))
 
 def parse_dataset(name:str, param:str='dataset')->tuple:
-    "`'fashion-mnist'` -> `('fashion-mnist', None)`; a class view `'fashion-mnist:3,4,5'` -> `('fashion-mnist', (3, 4, 5))`."
-    if not isinstance(name, str): raise ValueError(f"{param}={name!r} is not valid; accepted: one of {', '.join(map(repr, DATASETS))}, or a class view such as 'fashion-mnist:3,4,5'")
+    """`'fashion-mnist'` -> `('fashion-mnist', None)`; a class view `'fashion-mnist:3,4,5'` -> `('fashion-mnist', (3, 4,
+    5))`."""
+    if not isinstance(name, str):
+        raise ValueError(
+            f"{param}={name!r} is not valid; accepted: one of {', '.join(map(repr, DATASETS))}, or a class view such as"
+            " 'fashion-mnist:3,4,5'"
+        )
     base, sep, view = name.partition(':')
     check_choice(param, base, DATASETS)
     return base, (check_classes(param, view, N_CLASSES[base]) if sep else None)
 
 def view_name(base:str, classes=None)->str:
-    "The canonical name of `base` restricted to `classes` (sorted), e.g. `'fashion-mnist:3,4,5'`; `base` itself for None."
-    return base if classes is None else f"{base}:{','.join(map(str, check_classes('classes', list(classes), N_CLASSES[base])))}"
+    """The canonical name of `base` restricted to `classes` (sorted), e.g. `'fashion-mnist:3,4,5'`; `base` itself for
+    None."""
+    return (
+        base
+        if classes is None
+        else f"{base}:{','.join(map(str, check_classes('classes', list(classes), N_CLASSES[base])))}"
+    )
 
 def dataset_slug(name:str)->str:
     "A dataset name fit for a file or folder name: `'fashion-mnist:3,4,5'` -> `'fashion-mnist_3_4_5'`."
     return re.sub(r'[^A-Za-z0-9._-]+', '_', name)
 
 def class_view(ds, classes)->Dataset:
-    "The images of `classes` (indices of `ds`) only, relabelled 0..k-1 in sorted order; `.class_ids` keeps the indices in `ds`."
+    """The images of `classes` (indices of `ds`) only, relabelled 0..k-1 in sorted order; `.class_ids` keeps the indices
+    in `ds`."""
     classes = list(check_classes('classes', list(classes), len(ds.classes)))
     t = torch.as_tensor(ds.targets)
     keep = torch.nonzero(torch.isin(t, torch.tensor(classes)))[:, 0]
     remap = torch.full((len(ds.classes),), -1, dtype=torch.long)
     remap[classes] = torch.arange(len(classes))
     names, prompts = [ds.classes[c] for c in classes], [ds.prompts[c] for c in classes]
-    if isinstance(ds, ArrayImages): out = ArrayImages(ds.data[keep], remap[t[keep]], names, prompts, ds.image_size)
-    else: out = FolderImages([(ds.samples[i][0], int(remap[t[i]])) for i in keep.tolist()], names, prompts, ds.image_size, ds.channels)
+    if isinstance(ds, ArrayImages):
+        out = ArrayImages(ds.data[keep], remap[t[keep]], names, prompts, ds.image_size)
+    else:
+        out = FolderImages(
+            [(ds.samples[i][0], int(remap[t[i]])) for i in keep.tolist()], names, prompts, ds.image_size, ds.channels
+        )
     if hasattr(ds, 'wnids'): out.wnids = [ds.wnids[c] for c in classes]
     out.class_ids = classes
     return out
@@ -305,35 +400,62 @@ def _evlf_manifest(path:Path)->dict|None:
     "The manifest of `path` if evlf wrote it (format 2 or later), else None."
     try: m = load_json(path/'manifest.json')
     except (OSError, ValueError): return None
-    ok = isinstance(m, dict) and m.get('written_by') == 'evlf' and m.get('format', 0) >= 2 and isinstance(m.get('classes'), list)
+    ok = (
+        isinstance(m, dict)
+        and m.get('written_by') == 'evlf'
+        and m.get('format', 0) >= 2
+        and isinstance(m.get('classes'), list)
+    )
     return m if ok else None
 
 def _foreign(path:Path, m:dict)->list:
-    "The entries of `path` that the set with manifest `m` does not consist of (its manifest, class folders, images, hash records)."
+    """The entries of `path` that the set with manifest `m` does not consist of (its manifest, class folders, images,
+    hash records)."""
     folders = {class_folder(c, n, len(m['classes'])) for c, n in enumerate(m['classes'])}
-    ours = lambda e, names: e.name in names or e.name.startswith(tuple(f'.{n}.' for n in names)) and e.name.endswith('.tmp')
+    ours = (
+        lambda e, names: e.name in names
+        or e.name.startswith(tuple(f'.{n}.' for n in names))
+        and e.name.endswith('.tmp')
+    )
     out = []
     for e in sorted(path.iterdir()):
-        if e.is_dir() and e.name in folders: out += [f'{e.name}/{f.name}' for f in sorted(e.iterdir()) if not (f.is_file() and (_IMAGE.fullmatch(f.name) or f.name == CLASS_HASHES))]
-        elif not ours(e, folders | {'manifest.json'}): out.append(e.name)
+        if e.is_dir() and e.name in folders:
+            out += [
+                f'{e.name}/{f.name}'
+                for f in sorted(e.iterdir())
+                if not (f.is_file() and (_IMAGE.fullmatch(f.name) or f.name == CLASS_HASHES))
+            ]
+        elif not ours(e, folders | {'manifest.json'}):
+            out.append(e.name)
     return out
 
 def check_set_folder(path, manifest:dict|None=None, overwrite:bool=False)->str:
-    "What writing the set `manifest` into `path` does ('new', 'resume' or 'replace'); refuses a folder evlf cannot prove it wrote."
+    """What writing the set `manifest` into `path` does ('new', 'resume' or 'replace'); refuses a folder evlf cannot
+    prove it wrote."""
     path = Path(path)
-    if path.exists() and not path.is_dir(): raise FileExistsError(f'out_dir {path} is a file, not a folder; choose another out_dir')
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f'out_dir {path} is a file, not a folder; choose another out_dir')
     if not path.exists() or not any(path.iterdir()): return 'new'
     prev, cache = _evlf_manifest(path), in_cache(path)
     if prev is None:
         if cache: return 'replace'  # evlf's own cache: made again
-        why = 'has no manifest.json' if not (path/'manifest.json').exists() else 'has a manifest.json that this evlf did not write'
-        raise FileExistsError(f'out_dir {path} is not empty and {why}; evlf writes a set only into an empty folder or one it wrote, '
-                              'and never deletes what it cannot prove it wrote (with overwrite or not): choose another out_dir')
+        why = (
+            'has no manifest.json'
+            if not (path / 'manifest.json').exists()
+            else 'has a manifest.json that this evlf did not write'
+        )
+        raise FileExistsError(
+            f'out_dir {path} is not empty and {why}; evlf writes a set only into an empty folder or one it wrote, '
+            'and never deletes what it cannot prove it wrote (with overwrite or not): choose another out_dir'
+        )
     foreign = _foreign(path, prev)
     if foreign:
         if cache: return 'replace'
-        raise FileExistsError(f'out_dir {path} holds files evlf did not write ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}); '
-                              'evlf never deletes them (with overwrite or not): move them or choose another out_dir')
+        raise FileExistsError(
+            f'out_dir {path} holds files evlf did not write'
+            f' ({", ".join(foreign[:3])}{", ..." if len(foreign) > 3 else ""}); evlf never deletes them (with overwrite'
+            ' or not): move them or choose another out_dir'
+        )
     if manifest is None: return 'resume'
     new = _roundtrip(manifest)
     diff = [k for k in _SAME if prev.get(k) != new.get(k)]
@@ -341,16 +463,22 @@ def check_set_folder(path, manifest:dict|None=None, overwrite:bool=False)->str:
     if overwrite: return 'replace'
     pp, np_ = prev.get('params') or {}, new.get('params') or {}
     what = [f'{k}: {prev.get(k)!r} there, {new.get(k)!r} asked' for k in diff if k != 'params']
-    what += [f'{k}: {pp.get(k)!r} there, {np_.get(k)!r} asked' for k in sorted(set(pp) | set(np_)) if 'params' in diff and pp.get(k) != np_.get(k)]
+    what += [
+        f'{k}: {pp.get(k)!r} there, {np_.get(k)!r} asked'
+        for k in sorted(set(pp) | set(np_))
+        if 'params' in diff and pp.get(k) != np_.get(k)
+    ]
     raise FileExistsError(f'out_dir {path} holds a distilled set made with other parameters ({"; ".join(what)}); '
                           'pass overwrite=True (--overwrite) to replace it, or choose another out_dir')
 
 def _remove_set(path:Path):
-    "Delete the set in `path`: under the cache root everything, elsewhere only the files its manifest proves evlf wrote."
+    """Delete the set in `path`: under the cache root everything, elsewhere only the files its manifest proves evlf
+    wrote."""
     import shutil
     prev = _evlf_manifest(path)
     if prev is None or in_cache(path) and _foreign(path, prev):
-        if not in_cache(path): raise FileExistsError(f'out_dir {path}: evlf cannot prove it wrote this folder, so it deletes nothing')
+        if not in_cache(path):
+            raise FileExistsError(f'out_dir {path}: evlf cannot prove it wrote this folder, so it deletes nothing')
         for e in path.iterdir(): shutil.rmtree(e) if e.is_dir() else e.unlink()
         return
     for c, n in enumerate(prev['classes']):
@@ -396,7 +524,13 @@ class DistilledWriter:
             for k, im in enumerate(x):
                 a = im.permute(1, 2, 0).numpy()
                 Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a).save(tmp/f'{k:05d}.png')
-            save_record({'folder': self.folder(label).name, 'files': {f.name: sha256_file(f) for f in sorted(tmp.glob('*.png'))}}, tmp/CLASS_HASHES)
+            save_record(
+                {
+                    'folder': self.folder(label).name,
+                    'files': {f.name: sha256_file(f) for f in sorted(tmp.glob('*.png'))},
+                },
+                tmp / CLASS_HASHES,
+            )
 
 def class_damage(folder)->str|None:
     "Why a class folder of a distilled set differs from what evlf wrote (named file and reason), or None."
@@ -406,7 +540,8 @@ def class_damage(folder)->str|None:
     if rec.get('folder') != folder.name: return f"{folder}: holds the images of {rec.get('folder')} (swapped or moved)"
     want = rec.get('files', {})
     have = sorted(f.name for f in folder.glob('*.png'))
-    if have != sorted(want): return f'{folder}: holds {", ".join(have) or "no images"}, but evlf wrote {", ".join(sorted(want))}'
+    if have != sorted(want):
+        return f'{folder}: holds {", ".join(have) or "no images"}, but evlf wrote {", ".join(sorted(want))}'
     for n, h in want.items():
         if sha256_file(folder/n) != h: return f'{folder/n}: differs from the image evlf wrote (SHA-256 mismatch)'
     return None
@@ -422,9 +557,11 @@ def load_distilled(path, image_size:int|None=None)->ArrayImages:
     for c, name in enumerate(classes):
         d = path/class_folder(c, name, len(classes))
         if not d.is_dir(): raise FileNotFoundError(f'{path} is incomplete: class {c} ({name}) has no folder {d.name}')
-        if m.get('format', 0) >= 2 and (why := class_damage(d)): raise ValueError(f'{why}; distil it again (a rerun rewrites the class)')
+        if m.get('format', 0) >= 2 and (why := class_damage(d)):
+            raise ValueError(f'{why}; distil it again (a rerun rewrites the class)')
         files = sorted(d.glob('*.png'))
-        if want is not None and len(files) != want: raise ValueError(f'{d} holds {len(files)} images; the manifest says ipc={want}')
+        if want is not None and len(files) != want:
+            raise ValueError(f'{d} holds {len(files)} images; the manifest says ipc={want}')
         ims = [np.asarray(_load_image(f, channels=1 if m.get('channels') == 1 else 3)) for f in files]
         a = torch.from_numpy(np.stack(ims))
         xs.append(a[:, None] if a.dim() == 3 else a.permute(0, 3, 1, 2))
@@ -434,22 +571,39 @@ def load_distilled(path, image_size:int|None=None)->ArrayImages:
     return ds
 
 # %% ../nbs/01_data.ipynb #81878b1e
-def distill_random(dataset:str='fashion-mnist', # the real dataset (train split)
-                   ipc:int=10, # images per class
-                   seed:int=0, # which images
-                   out_dir=None, # default: `cache_dir('distilled', dataset_slug(dataset), 'random', 'ipc{ipc}_seed{seed}')`
-                   root=None, # where the real data lives (ImageNet-style sets)
-                  )->Path:
+def distill_random(
+    dataset: str = 'fashion-mnist',  # the real dataset (train split)
+    ipc: int = 10,  # images per class
+    seed: int = 0,  # which images
+    out_dir=None,  # default: `cache_dir('distilled', dataset_slug(dataset), 'random', 'ipc{ipc}_seed{seed}')`
+    root=None,  # where the real data lives (ImageNet-style sets)
+) -> Path:
     "Write `ipc` random real training images per class as a distilled set; return its folder."
     parse_dataset(dataset)
     ipc, seed = check_int('ipc', ipc, min=1), check_int('seed', seed, min=0)
     ds = get_dataset(dataset, 'train', root=root)
-    out_dir = Path(out_dir) if out_dir else cache_dir('distilled', dataset_slug(dataset), 'random', f'ipc{ipc}_seed{seed}', create=False)
+    out_dir = (
+        Path(out_dir)
+        if out_dir
+        else cache_dir('distilled', dataset_slug(dataset), 'random', f'ipc{ipc}_seed{seed}', create=False)
+    )
     with entry_lock(out_dir):  # another run making this set: wait, then reuse it
-        w = DistilledWriter(out_dir, ds.classes, dict(method='random', params={'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels),
-                                                      prompts=list(ds.prompts), dataset=dataset))
+        w = DistilledWriter(
+            out_dir,
+            ds.classes,
+            dict(
+                method='random',
+                params={'ipc': ipc},
+                seed=seed,
+                ipc=ipc,
+                channels=int(ds.channels),
+                prompts=list(ds.prompts),
+                dataset=dataset,
+            ),
+        )
         for c in w.missing():
             pick = random_subset(ds, c, ipc, seed)
-            if len(pick) < ipc: raise ValueError(f'ipc={ipc} is more than the {len(pick)} images of class {c} ({ds.classes[c]})')
+            if len(pick) < ipc:
+                raise ValueError(f'ipc={ipc} is more than the {len(pick)} images of class {c} ({ds.classes[c]})')
             w.write(c, images_of(ds, pick))
     return out_dir

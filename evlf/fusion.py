@@ -51,8 +51,10 @@ class _Block(nn.Module):
 VARIANTS = ('code', 'paper')
 
 def _grid_msg(ckpt, mine):
-    return (f'fusion checkpoint grid {ckpt} ({ckpt}x{ckpt} latents) does not match grid {mine} ({mine}x{mine} latents): '
-            'a fusion module is only valid at the latent resolution it was trained for; train or load one for that grid')
+    return (
+        f'fusion checkpoint grid {ckpt} ({ckpt}x{ckpt} latents) does not match grid {mine} ({mine}x{mine} latents): '
+        'a fusion module is only valid at the latent resolution it was trained for; train or load one for that grid'
+    )
 
 class EVLFFusion(ModelMixin, ConfigMixin):
     "EVLF's early-fusion module (CA): unscaled VAE latent + text token states -> fused latent of the same shape."
@@ -69,14 +71,18 @@ class EVLFFusion(ModelMixin, ConfigMixin):
                 ):
         super().__init__()
         check_choice('variant', variant, VARIANTS)
-        for n, v in dict(latent_channels=latent_channels, text_dim=text_dim, heads=heads, layers=layers).items(): check_int(n, v, min=1)
+        for n, v in dict(latent_channels=latent_channels, text_dim=text_dim, heads=heads, layers=layers).items():
+            check_int(n, v, min=1)
         check_int('grid', grid, min=4)
         check_float('dropout', dropout, min=0, max=1)
-        if check_int('width', width, min=1) % heads: raise ValueError(f'width={width} is not valid; accepted: a multiple of heads={heads}')
+        if check_int('width', width, min=1) % heads:
+            raise ValueError(f'width={width} is not valid; accepted: a multiple of heads={heads}')
         self.pos_embed = nn.Parameter(torch.randn(1, grid*grid, width))
         self.latent_proj = nn.Conv2d(latent_channels, width, 1)
         self.text_proj = nn.Linear(text_dim, width)
-        self.cross_attn_layers = nn.ModuleList([_Block(width, heads, dropout, ffn=variant == 'code') for _ in range(layers)])
+        self.cross_attn_layers = nn.ModuleList(
+            [_Block(width, heads, dropout, ffn=variant == 'code') for _ in range(layers)]
+        )
         self.out_proj = nn.Conv2d(width, latent_channels, 1)
         self.latent_projector = LatentProjector(latent_channels, text_dim, proj_channels)
         self._register_load_state_dict_pre_hook(self._check_grid_hook)
@@ -89,10 +95,14 @@ class EVLFFusion(ModelMixin, ConfigMixin):
     def _check(self, z, e):
         c = self.config
         want = f'[B, {c.latent_channels}, {c.grid}, {c.grid}] (the unscaled VAE posterior mean)'
-        if z.dim() != 4 or z.shape[1] != c.latent_channels: raise ValueError(f'latents: expected shape {want}, got {tuple(z.shape)}')
-        if tuple(z.shape[2:]) != (c.grid, c.grid): raise ValueError(f'latents: expected shape {want}, got {tuple(z.shape)}; ' + _grid_msg(c.grid, z.shape[-1]))
-        if e.dim() != 3 or e.shape[2] != c.text_dim: raise ValueError(f'text: expected token states [B, L, {c.text_dim}], got {tuple(e.shape)}')
-        if e.shape[0] not in (1, z.shape[0]): raise ValueError(f'text: batch {e.shape[0]} does not match latents batch {z.shape[0]}')
+        if z.dim() != 4 or z.shape[1] != c.latent_channels:
+            raise ValueError(f'latents: expected shape {want}, got {tuple(z.shape)}')
+        if tuple(z.shape[2:]) != (c.grid, c.grid):
+            raise ValueError(f'latents: expected shape {want}, got {tuple(z.shape)}; ' + _grid_msg(c.grid, z.shape[-1]))
+        if e.dim() != 3 or e.shape[2] != c.text_dim:
+            raise ValueError(f'text: expected token states [B, L, {c.text_dim}], got {tuple(e.shape)}')
+        if e.shape[0] not in (1, z.shape[0]):
+            raise ValueError(f'text: batch {e.shape[0]} does not match latents batch {z.shape[0]}')
 
     def forward(self, latents:torch.Tensor, # [B, C, H, W], unscaled VAE posterior mean
                 text:torch.Tensor, # [B, L, D] text token states (or [1, L, D], broadcast)
@@ -135,14 +145,27 @@ def _from_official(cls, path, # the authors' .pth checkpoint
     "Load an authors' EVLF checkpoint (`fusion_module` + `latent_projector`) into the `'code'` variant."
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     miss = [k for k in ('fusion_module', 'latent_projector') if not isinstance(ckpt, dict) or k not in ckpt]
-    if miss: raise ValueError(f'{path} is not an EVLF checkpoint: missing {miss} (found {sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__})')
+    if miss:
+        raise ValueError(
+            f'{path} is not an EVLF checkpoint: missing {miss} (found'
+            f' {sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__})'
+        )
     fm, lp = ckpt['fusion_module'], ckpt['latent_projector']
     n, width = fm['pos_embed'].shape[1:]
     grid = math.isqrt(n)
     if grid*grid != n: raise ValueError(f'{path}: pos_embed has {n} tokens, not a square grid')
     layers = 1 + max(int(k.split('.')[1]) for k in fm if k.startswith('cross_attn_layers.'))
-    m = cls(latent_channels=fm['latent_proj.weight'].shape[1], text_dim=fm['text_proj.weight'].shape[1], width=width,
-            heads=heads, layers=layers, grid=grid, dropout=dropout, variant='code', proj_channels=lp['conv_down.weight'].shape[0])
+    m = cls(
+        latent_channels=fm['latent_proj.weight'].shape[1],
+        text_dim=fm['text_proj.weight'].shape[1],
+        width=width,
+        heads=heads,
+        layers=layers,
+        grid=grid,
+        dropout=dropout,
+        variant='code',
+        proj_channels=lp['conv_down.weight'].shape[0],
+    )
     m.load_state_dict({**fm, **{f'latent_projector.{k}': v for k, v in lp.items()}}, strict=True)
     return m.eval()
 EVLFFusion.from_official = _from_official
@@ -200,7 +223,8 @@ def _batches(ds, batch_size):
     if hasattr(ds, 'images'):
         for i in range(0, len(ds), batch_size): yield ds.images(torch.arange(i, min(i + batch_size, len(ds))))
     else:
-        for x, _ in torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=min(4, os.cpu_count() or 1)): yield x
+        for x, _ in torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=min(4, os.cpu_count() or 1)):
+            yield x
 
 def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
                     ds, # a dataset with `.prompts` and `.targets` (`evlf.data.get_dataset`)
@@ -212,7 +236,9 @@ def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
     "Unscaled VAE posterior means of a real set (and its mirror images), its labels and class texts; cached."
     from tqdm.auto import tqdm
     check_int('batch_size', batch_size, min=1)
-    key = hashlib.sha1(f'{bb.name}|{latent_fingerprint(bb)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[:16]
+    key = hashlib.sha1(f'{bb.name}|{latent_fingerprint(bb)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[
+        :16
+    ]
     path = cache_dir('latents') / f'{bb.name}-{key}.safetensors'
     if cache:
         with entry_lock(path):
@@ -226,7 +252,9 @@ def _encode_real_set(bb, ds, batch_size:int, flip:bool, progress:bool, path):
     dev = next(bb.vae.parameters()).device
     lat, mir = [], []
     with torch.no_grad():
-        for x in tqdm(_batches(ds, batch_size), total=math.ceil(len(ds)/batch_size), desc='encode', disable=not progress):
+        for x in tqdm(
+            _batches(ds, batch_size), total=math.ceil(len(ds) / batch_size), desc='encode', disable=not progress
+        ):
             x = x.to(dev)
             lat.append(bb.encode_images(x).float().cpu())
             if flip: mir.append(bb.encode_images(x.flip(-1)).float().cpu())
@@ -242,9 +270,12 @@ def _encode_real_set(bb, ds, batch_size:int, flip:bool, progress:bool, path):
 def _check_loss_params(lambda1, lambda2, tau):
     check_float('lambda1', lambda1, min=0, max=10)
     if not isinstance(lambda2, (tuple, list)) or len(lambda2) != 2:
-        raise ValueError(f'lambda2={lambda2!r} is not valid; accepted: a pair (start, end) of finite numbers in [0, 10]')
+        raise ValueError(
+            f'lambda2={lambda2!r} is not valid; accepted: a pair (start, end) of finite numbers in [0, 10]'
+        )
     for v in lambda2: check_float('lambda2', v, min=0, max=10)
-    if lambda1 == 0 and max(lambda2) == 0: raise ValueError('lambda1=0 and lambda2=(0, 0): the loss would be zero; accepted: at least one > 0')
+    if lambda1 == 0 and max(lambda2) == 0:
+        raise ValueError('lambda1=0 and lambda2=(0, 0): the loss would be zero; accepted: at least one > 0')
     check_float('tau', tau, min=0, max=1, min_open=True)
 
 class Objective(nn.Module):
@@ -266,14 +297,23 @@ def _last_ckpt(ckpt_dir:Path):
 def _check_data(data:dict):
     "Check the training tensors' ranks and agreement, naming the expected shapes."
     miss = [k for k in ('latents', 'labels', 'tokens', 'pooled') if k not in data]
-    if miss: raise ValueError(f'data: missing {miss}; expected the dict of encode_real_set (latents, labels, tokens, pooled[, flipped])')
+    if miss:
+        raise ValueError(
+            f'data: missing {miss}; expected the dict of encode_real_set (latents, labels, tokens, pooled[, flipped])'
+        )
     z, y, t, p = data['latents'], data['labels'], data['tokens'], data['pooled']
-    if z.dim() != 4 or z.shape[-1] != z.shape[-2]: raise ValueError(f"data['latents']: expected shape [N, C, H, H], got {tuple(z.shape)}")
-    if y.dim() != 1 or len(y) != len(z): raise ValueError(f"data['labels']: expected shape [{len(z)}], got {tuple(y.shape)}")
-    if t.dim() != 3: raise ValueError(f"data['tokens']: expected shape [K, L, D] (one row per class), got {tuple(t.shape)}")
-    if tuple(p.shape) != (t.shape[0], t.shape[2]): raise ValueError(f"data['pooled']: expected shape [{t.shape[0]}, {t.shape[2]}], got {tuple(p.shape)}")
-    if y.min() < 0 or y.max() >= len(t): raise ValueError(f"data['labels']: expected classes in [0, {len(t) - 1}], got {int(y.min())}..{int(y.max())}")
-    if 'flipped' in data and data['flipped'].shape != z.shape: raise ValueError(f"data['flipped']: expected shape {tuple(z.shape)}, got {tuple(data['flipped'].shape)}")
+    if z.dim() != 4 or z.shape[-1] != z.shape[-2]:
+        raise ValueError(f"data['latents']: expected shape [N, C, H, H], got {tuple(z.shape)}")
+    if y.dim() != 1 or len(y) != len(z):
+        raise ValueError(f"data['labels']: expected shape [{len(z)}], got {tuple(y.shape)}")
+    if t.dim() != 3:
+        raise ValueError(f"data['tokens']: expected shape [K, L, D] (one row per class), got {tuple(t.shape)}")
+    if tuple(p.shape) != (t.shape[0], t.shape[2]):
+        raise ValueError(f"data['pooled']: expected shape [{t.shape[0]}, {t.shape[2]}], got {tuple(p.shape)}")
+    if y.min() < 0 or y.max() >= len(t):
+        raise ValueError(f"data['labels']: expected classes in [0, {len(t) - 1}], got {int(y.min())}..{int(y.max())}")
+    if 'flipped' in data and data['flipped'].shape != z.shape:
+        raise ValueError(f"data['flipped']: expected shape {tuple(z.shape)}, got {tuple(data['flipped'].shape)}")
 
 def _save_final(fusion, out_dir:Path, record:dict):
     "Write the weights, config and record into `out_dir` file by file, each atomically (checkpoints beside are kept)."
@@ -300,7 +340,8 @@ class FusionConfig:
     lambda2:tuple=(0.05, 1.0) # MSE weight: (start, end) of the linear ramp
     ramp:float=0.5 # fraction of training the lambda2 ramp takes
     tau:float=0.07 # InfoNCE temperature
-    corrupt:str|bool|None=None # text corruption: 'batch', 'sample' or False (default: 'batch' for 'code', off for 'paper')
+    # text corruption: 'batch', 'sample' or False (default: 'batch' for 'code', off for 'paper')
+    corrupt:str|bool|None=None
     flip:bool=True # random horizontal flip (the mirror image's latent when `data` has 'flipped')
     width:int=256 # module width
     heads:int=4 # attention heads
@@ -318,7 +359,8 @@ class FusionConfig:
         "A copy with every setting checked and the variant's defaults filled in (`layers`, `corrupt`)."
         check_choice('variant', self.variant, VARIANTS)
         _check_loss_params(self.lambda1, self.lambda2, self.tau)
-        for n in ('epochs', 'batch_size', 'grad_accum', 'seed'): check_int(n, getattr(self, n), min=0 if n == 'seed' else 1)
+        for n in ('epochs', 'batch_size', 'grad_accum', 'seed'):
+            check_int(n, getattr(self, n), min=0 if n == 'seed' else 1)
         for n in ('lr', 'proj_lr', 'clip'): check_float(n, getattr(self, n), min=0, min_open=True)
         check_float('weight_decay', self.weight_decay, min=0)
         check_float('ramp', self.ramp, min=0, max=1)
@@ -341,7 +383,8 @@ class FusionConfig:
         return cls(**{k: tuple(v) if k == 'lambda2' else v for k, v in params.items() if k != 'out_dir'})
 
 # %% ../nbs/03_fusion.ipynb #f067f30b
-_RESUME_FREE = ('resume', 'mixed_precision', 'ckpt_dir', 'out_dir', 'epochs', 'max_steps')  # what a resumed run may change
+# what a resumed run may change
+_RESUME_FREE = ('resume', 'mixed_precision', 'ckpt_dir', 'out_dir', 'epochs', 'max_steps')
 
 def _resume_state(last:Path, params:dict)->dict:
     "The state of checkpoint `last`, after checking it was written with `params` (all but `_RESUME_FREE`)."
@@ -350,16 +393,27 @@ def _resume_state(last:Path, params:dict)->dict:
     same = lambda p: {k: v for k, v in p.items() if k not in _RESUME_FREE}
     if same(st['params']) != same(now):
         diff = {k: (st['params'].get(k), v) for k, v in same(now).items() if st['params'].get(k) != v}
-        raise ValueError(f'{last} was written with other parameters {diff} (checkpoint, now): pass resume=False or another ckpt_dir')
+        raise ValueError(
+            f'{last} was written with other parameters {diff} (checkpoint, now): pass resume=False or another ckpt_dir'
+        )
     return st
 
 def _setup(cfg:FusionConfig, data:dict, acc, ckpt_dir:Path, params:dict)->tuple:
-    "`(objective, optimizer, start epoch, history, last checkpoint)`: the module seeded by `cfg.seed`, or resumed from `ckpt_dir`."
+    """`(objective, optimizer, start epoch, history, last checkpoint)`: the module seeded by `cfg.seed`, or resumed from
+    `ckpt_dir`."""
     from safetensors.torch import load_file
     seed_everything(cfg.seed)
     _, c, h, _ = data['latents'].shape
-    fusion = EVLFFusion(latent_channels=c, text_dim=data['tokens'].shape[2], width=cfg.width, heads=cfg.heads, layers=cfg.layers, grid=h,
-                        dropout=cfg.dropout, variant=cfg.variant)
+    fusion = EVLFFusion(
+        latent_channels=c,
+        text_dim=data['tokens'].shape[2],
+        width=cfg.width,
+        heads=cfg.heads,
+        layers=cfg.layers,
+        grid=h,
+        dropout=cfg.dropout,
+        variant=cfg.variant,
+    )
     last, start, history = (_last_ckpt(ckpt_dir) if cfg.resume else None), 0, []
     if last is not None:
         st = _resume_state(last, params)
@@ -367,7 +421,9 @@ def _setup(cfg:FusionConfig, data:dict, acc, ckpt_dir:Path, params:dict)->tuple:
         start, history = st['epoch'], st['history']
     proj = [p for k, p in fusion.named_parameters() if k.startswith('latent_projector.')]
     rest = [p for k, p in fusion.named_parameters() if not k.startswith('latent_projector.')]
-    opt = torch.optim.AdamW([{'params': rest, 'lr': cfg.lr}, {'params': proj, 'lr': cfg.proj_lr}], weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        [{'params': rest, 'lr': cfg.lr}, {'params': proj, 'lr': cfg.proj_lr}], weight_decay=cfg.weight_decay
+    )
     obj, opt = acc.prepare(Objective(fusion).train(), opt)
     if last is not None: opt.load_state_dict(torch.load(last/'optimizer.pt', map_location='cpu', weights_only=True))
     return obj, opt, start, history, last
@@ -395,8 +451,17 @@ class _Run:
         nb = math.ceil(per / cfg.batch_size)
         total = cfg.epochs*nb if cfg.max_steps is None else min(cfg.epochs*nb, cfg.max_steps)
         mir = data['flipped'].float() if 'flipped' in data else None
-        return cls(data['latents'].float(), data['labels'].long(), data['tokens'].float().to(acc.device), data['pooled'].float().to(acc.device),
-                   mir, nb, per, total, start*nb)
+        return cls(
+            data['latents'].float(),
+            data['labels'].long(),
+            data['tokens'].float().to(acc.device),
+            data['pooled'].float().to(acc.device),
+            mir,
+            nb,
+            per,
+            total,
+            start * nb,
+        )
 
 def _micro_batch(run:_Run, cfg:FusionConfig, ix, flips, gd, dev)->tuple:
     "Latents (flipped where drawn), labels and (corrupted) class texts of the images `ix`, on `dev`."
@@ -411,13 +476,15 @@ def _micro_batch(run:_Run, cfg:FusionConfig, ix, flips, gd, dev)->tuple:
 def _not_finite(loss, nce, mse, lam2, cfg, run, epoch, k, ckpt_dir)->FloatingPointError:
     "The error that stops a run whose loss is NaN or inf, with where, the loss parts and what to try."
     return FloatingPointError(
-        f'loss became {loss.item()} at step {run.step} (epoch {epoch + 1}, micro-batch {k + 1}/{run.nb}) on some process: '
-        f'infonce={nce.item():.4g}, mse={mse.item():.4g}, lambda1={cfg.lambda1}, lambda2={lam2:.3g}. '
-        f'Last good checkpoint: {_last_ckpt(ckpt_dir) or "none"} (kept). Hint: check that the latents are finite and '
-        'unscaled (not multiplied by the VAE scaling factor); lower lr; or train with mixed_precision="no".')
+        f'loss became {loss.item()} at step {run.step} (epoch {epoch + 1}, micro-batch {k + 1}/{run.nb}) on some'
+        f' process: infonce={nce.item():.4g}, mse={mse.item():.4g}, lambda1={cfg.lambda1}, lambda2={lam2:.3g}. Last'
+        f' good checkpoint: {_last_ckpt(ckpt_dir) or "none"} (kept). Hint: check that the latents are finite and'
+        ' unscaled (not multiplied by the VAE scaling factor); lower lr; or train with mixed_precision="no".'
+    )
 
 def _train_epoch(obj, opt, acc, cfg:FusionConfig, run:_Run, epoch:int, ckpt_dir:Path)->dict:
-    "Epoch `epoch` (or what is left of `run.total`): order, flips, corruption and dropout seeded by `(seed, epoch)`; its history entry."
+    """Epoch `epoch` (or what is left of `run.total`): order, flips, corruption and dropout seeded by `(seed, epoch)`;
+    its history entry."""
     from tqdm.auto import tqdm
     n, world, rank, dev = len(run.z), acc.num_processes, acc.process_index, acc.device
     g = torch.Generator().manual_seed(cfg.seed*1000 + epoch)
@@ -425,7 +492,11 @@ def _train_epoch(obj, opt, acc, cfg:FusionConfig, run:_Run, epoch:int, ckpt_dir:
     gd = torch.Generator(dev).manual_seed(cfg.seed*1000 + epoch*16 + rank)
     torch.manual_seed(cfg.seed*1000 + epoch*16 + rank)  # dropout
     sums, cnt, te = torch.zeros(3), 0, time.time()
-    bar = tqdm(range(run.nb), desc=f'{cfg.variant} epoch {epoch + 1}/{cfg.epochs}', disable=not (cfg.progress and acc.is_local_main_process))
+    bar = tqdm(
+        range(run.nb),
+        desc=f'{cfg.variant} epoch {epoch + 1}/{cfg.epochs}',
+        disable=not (cfg.progress and acc.is_local_main_process),
+    )
     for k in bar:
         if run.step >= run.total: break
         ix = mine[k*cfg.batch_size:(k + 1)*cfg.batch_size]
@@ -435,7 +506,8 @@ def _train_epoch(obj, opt, acc, cfg:FusionConfig, run:_Run, epoch:int, ckpt_dir:
         ngroup = min(cfg.grad_accum, run.nb - g0)
         end = k + 1 == g0 + ngroup
         with (contextlib.nullcontext() if end else acc.no_sync(obj)):
-            with acc.autocast(): loss, nce, mse = obj(z, cond, run.pooled[y], y, cfg.lambda1, lam2, cfg.tau, cfg.variant)
+            with acc.autocast():
+                loss, nce, mse = obj(z, cond, run.pooled[y], y, cfg.lambda1, lam2, cfg.tau, cfg.variant)
             if acc.reduce(torch.tensor([float(not torch.isfinite(loss))], device=dev), 'sum').item():
                 raise _not_finite(loss, nce, mse, lam2, cfg, run, epoch, k, ckpt_dir)
             acc.backward(loss / ngroup)
@@ -447,9 +519,21 @@ def _train_epoch(obj, opt, acc, cfg:FusionConfig, run:_Run, epoch:int, ckpt_dir:
         run.seen += len(ix)*world
         cnt += 1
         sums += torch.tensor([loss.item(), nce.item(), mse.item()])
-        if k % 50 == 0: bar.set_postfix(loss=f'{sums[0]/cnt:.4f}', nce=f'{sums[1]/cnt:.3f}', mse=f'{sums[2]/cnt:.4f}', lam2=f'{lam2:.2f}')
+        if k % 50 == 0:
+            bar.set_postfix(
+                loss=f'{sums[0]/cnt:.4f}', nce=f'{sums[1]/cnt:.3f}', mse=f'{sums[2]/cnt:.4f}', lam2=f'{lam2:.2f}'
+            )
     m = (sums/max(cnt, 1)).tolist()
-    return dict(epoch=epoch + 1, micro_batches=cnt, complete=cnt == run.nb, loss=m[0], infonce=m[1], mse=m[2], lambda2_end=lam2, seconds=time.time() - te)
+    return dict(
+        epoch=epoch + 1,
+        micro_batches=cnt,
+        complete=cnt == run.nb,
+        loss=m[0],
+        infonce=m[1],
+        mse=m[2],
+        lambda2_end=lam2,
+        seconds=time.time() - te,
+    )
 
 # %% ../nbs/03_fusion.ipynb #575724ec
 def _checkpoint(acc, obj, opt, ckpt_dir:Path, run:_Run, params:dict, history:list):
@@ -459,23 +543,42 @@ def _checkpoint(acc, obj, opt, ckpt_dir:Path, run:_Run, params:dict, history:lis
         torch.save(opt.state_dict(), tmp/'optimizer.pt')
         save_json(dict(epoch=history[-1]['epoch'], step=run.step, params=params, history=history), tmp/'state.json')
 
-def _training_record(cfg:FusionConfig, params:dict, run:_Run, acc, fusion, history:list, last, secs:float, mp:str)->dict:
-    "What a run did: its settings, the data's shapes, how far it went (a shortened run says so), history, device and versions."
+def _training_record(
+    cfg: FusionConfig, params: dict, run: _Run, acc, fusion, history: list, last, secs: float, mp: str
+) -> dict:
+    """What a run did: its settings, the data's shapes, how far it went (a shortened run says so), history, device and
+    versions."""
     c, h = run.z.shape[1], run.z.shape[2]
-    done = dict(micro_batches=run.step, optimizer_steps_per_epoch=math.ceil(run.nb/cfg.grad_accum), images_seen=run.seen,
-                epochs=run.step/run.nb, full_recipe=run.step == cfg.epochs*run.nb and cfg.epochs == 4 and cfg.max_steps is None,
-                seconds_this_call=secs, images_per_s_this_call=run.seen/max(secs, 1e-9), resumed_from=str(last) if last else None)
-    return dict(params=params, **(cfg.record or {}),
-                data=dict(images=len(run.z), classes=len(run.tok), latent_shape=[c, h, h], text_shape=list(run.tok.shape[1:])),
-                done=done, history=history, device=str(acc.device), mixed_precision=mp, num_processes=acc.num_processes,
-                fusion_parameters=fusion.num_fusion_parameters(), versions=versions())
+    done = dict(
+        micro_batches=run.step,
+        optimizer_steps_per_epoch=math.ceil(run.nb / cfg.grad_accum),
+        images_seen=run.seen,
+        epochs=run.step / run.nb,
+        full_recipe=run.step == cfg.epochs * run.nb and cfg.epochs == 4 and cfg.max_steps is None,
+        seconds_this_call=secs,
+        images_per_s_this_call=run.seen / max(secs, 1e-9),
+        resumed_from=str(last) if last else None,
+    )
+    return dict(
+        params=params,
+        **(cfg.record or {}),
+        data=dict(images=len(run.z), classes=len(run.tok), latent_shape=[c, h, h], text_shape=list(run.tok.shape[1:])),
+        done=done,
+        history=history,
+        device=str(acc.device),
+        mixed_precision=mp,
+        num_processes=acc.num_processes,
+        fusion_parameters=fusion.num_fusion_parameters(),
+        versions=versions()
+    )
 
 # %% ../nbs/03_fusion.ipynb #7466884b
-def train_fusion(data:dict, # from `encode_real_set`: latents [N, C, H, H], labels [N], tokens [K, L, D], pooled [K, D], flipped
-                 out_dir, # where the trained module (save_pretrained) and training_record.json go
-                 cfg:FusionConfig|None=None, # the settings (default: `FusionConfig()`, the paper's recipe)
-                 **kwargs, # settings that replace `cfg`'s, by name (`FusionConfig`'s fields: variant, epochs, lr, ...)
-                )->EVLFFusion:
+def train_fusion(
+    data: dict,  # from `encode_real_set`: latents [N, C, H, H], labels [N], tokens [K, L, D], pooled [K, D], flipped
+    out_dir,  # where the trained module (save_pretrained) and training_record.json go
+    cfg: FusionConfig | None = None,  # the settings (default: `FusionConfig()`, the paper's recipe)
+    **kwargs,  # settings that replace `cfg`'s, by name (`FusionConfig`'s fields: variant, epochs, lr, ...)
+) -> EVLFFusion:
     "Train an `EVLFFusion` and its projector with L_CA = lambda1 InfoNCE + lambda2 MSE, under accelerate."
     from accelerate import Accelerator
     cfg = replace(cfg or FusionConfig(), **kwargs).checked()  # everything is checked before any work
@@ -527,17 +630,19 @@ def fusion_quality(fusion:EVLFFusion, # a trained (or fresh) fusion module
 
 # %% ../nbs/03_fusion.ipynb #fc5fa84c
 @torch.no_grad()
-def fuse_latents(fusion:EVLFFusion, # a trained fusion module
-                 latents:torch.Tensor, # [N, C, H, W] unscaled VAE posterior means
-                 labels:torch.Tensor, # [N] class of each latent
-                 tokens:torch.Tensor, # [K, L, D] text token states of the K classes
-                 batch_size:int=64, # latents per forward (fastest on a CPU, the same bits at any size: bench/fusion_cpu.py)
-                )->torch.Tensor:
+def fuse_latents(
+    fusion: EVLFFusion,  # a trained fusion module
+    latents: torch.Tensor,  # [N, C, H, W] unscaled VAE posterior means
+    labels: torch.Tensor,  # [N] class of each latent
+    tokens: torch.Tensor,  # [K, L, D] text token states of the K classes
+    batch_size: int = 64,  # latents per forward (fastest on a CPU, the same bits at any size: bench/fusion_cpu.py)
+) -> torch.Tensor:
     "Fuse every latent with its class's text tokens, in batches: unscaled fused latents `[N, C, H, W]` on the CPU."
     fusion = fusion.eval()
     dev = fusion.device
     labels = torch.as_tensor(labels).long()
-    if len(labels) != len(latents): raise ValueError(f'labels: expected shape [{len(latents)}], got {tuple(labels.shape)}')
+    if len(labels) != len(latents):
+        raise ValueError(f'labels: expected shape [{len(latents)}], got {tuple(labels.shape)}')
     out = [fusion(latents[i:i + batch_size].to(dev), tokens[labels[i:i + batch_size]].to(dev)).float().cpu()
            for i in range(0, len(latents), batch_size)]
     return torch.cat(out) if out else latents.new_zeros((0, *latents.shape[1:]))
@@ -553,11 +658,18 @@ def load_fusion(preset_or_path:str='fashion-tiny', # a preset with shipped weigh
         check_choice('variant', variant, VARIANTS)
         p = WEIGHTS_DIR/str(preset_or_path)/f'fusion-{variant}'
         if not (p/'config.json').exists():
-            have = sorted(f'{q.parent.name}/{q.name}' for q in WEIGHTS_DIR.glob('*/fusion-*')) if WEIGHTS_DIR.exists() else []
-            raise FileNotFoundError(f'no fusion module at {preset_or_path!r} (variant {variant!r}); shipped: {have or "none"}. '
-                                    f'Train one with fit_fusion({str(preset_or_path)!r}, variant={variant!r}) and pass its folder.')
+            have = (
+                sorted(f'{q.parent.name}/{q.name}' for q in WEIGHTS_DIR.glob('*/fusion-*'))
+                if WEIGHTS_DIR.exists()
+                else []
+            )
+            raise FileNotFoundError(
+                f'no fusion module at {preset_or_path!r} (variant {variant!r}); shipped: {have or "none"}. '
+                f'Train one with fit_fusion({str(preset_or_path)!r}, variant={variant!r}) and pass its folder.'
+            )
     rec = p/'training_record.json'
-    if rec.exists() and 'files' in load_json(rec): check_dir(p, rec.name)  # a sealed module (evlf's cache) is checked against its hashes
+    # a sealed module (evlf's cache) is checked against its hashes
+    if rec.exists() and 'files' in load_json(rec): check_dir(p, rec.name)
     return EVLFFusion.from_pretrained(p, torch_dtype=torch.float32).to(get_device(device)).eval()
 
 def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load_backbone`)
@@ -591,7 +703,10 @@ def fusion_seed_module(preset:str='fashion-tiny', # a preset that ships fusion m
     shipped = WEIGHTS_DIR/preset/f'fusion-{variant}'
     if not (shipped/'training_record.json').exists():
         have = sorted(q.parent.name for q in WEIGHTS_DIR.glob(f'*/fusion-{variant}'))
-        raise ValueError(f'preset={preset!r} ships no {variant} fusion module to retrain with another seed; accepted: {", ".join(have)}')
+        raise ValueError(
+            f'preset={preset!r} ships no {variant} fusion module to retrain with another seed; accepted:'
+            f' {", ".join(have)}'
+        )
     if seed == 0: return shipped
     rec = json.loads((shipped/'training_record.json').read_text())
     dest = cache_dir('fusion', create=False)/f"{preset}-{dataset_slug(rec['dataset'])}-{variant}-seed{seed}"
@@ -601,8 +716,20 @@ def fusion_seed_module(preset:str='fashion-tiny', # a preset that ships fusion m
 
 def _fit_seed_module(preset:str, rec:dict, variant:str, seed:int, dest:Path, progress:bool)->Path:
     "Train the shipped recipe with `seed` and keep it, sealed, at `dest`."
-    kw = {k: v for k, v in rec['params'].items() if k in {f.name for f in fields(FusionConfig)} and k not in ('out_dir', 'ckpt_dir', 'seed', 'resume')}
-    f = fit_fusion(preset, rec['dataset'], out_dir=dest.with_name(dest.name + '-train'), seed=seed, resume=False, progress=progress, **kw)
+    kw = {
+        k: v
+        for k, v in rec['params'].items()
+        if k in {f.name for f in fields(FusionConfig)} and k not in ('out_dir', 'ckpt_dir', 'seed', 'resume')
+    }
+    f = fit_fusion(
+        preset,
+        rec['dataset'],
+        out_dir=dest.with_name(dest.name + '-train'),
+        seed=seed,
+        resume=False,
+        progress=progress,
+        **kw
+    )
     with atomic_dir(dest) as tmp:  # stored as the shipped module is (float16, loaded as float32)
         f.to(torch.float16).save_pretrained(tmp)
         save_json({**f.training_record, 'stored_dtype': rec.get('stored_dtype', 'float32')}, tmp/'training_record.json')

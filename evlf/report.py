@@ -21,10 +21,12 @@ __all__ = ['SMALL', 'PUBLISHED', 'RUN_DIR', 'MAIN_TABLE', 'MOVES', 'SETTINGS', '
 def t_interval(x, # one value per independent unit (e.g. distillation seed)
                level:float=0.95, # coverage of the interval
               )->tuple:
-    "`(mean, lo, hi)`: the mean of `x` and its two-sided Student-t interval, n-1 degrees of freedom (lo, hi None for one value)."
+    """`(mean, lo, hi)`: the mean of `x` and its two-sided Student-t interval, n-1 degrees of freedom (lo, hi None for
+    one value)."""
     from scipy import stats
     x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or not len(x) or not np.isfinite(x).all(): raise ValueError(f'x={x.tolist()!r} is not valid; accepted: a non-empty list of finite numbers')
+    if x.ndim != 1 or not len(x) or not np.isfinite(x).all():
+        raise ValueError(f'x={x.tolist()!r} is not valid; accepted: a non-empty list of finite numbers')
     m = float(x.mean())
     if len(x) < 2: return m, None, None
     h = float(stats.t.ppf(0.5 + level/2, len(x) - 1)*x.std(ddof=1)/math.sqrt(len(x)))
@@ -32,9 +34,11 @@ def t_interval(x, # one value per independent unit (e.g. distillation seed)
 
 def variance_components(groups:list, # per distillation seed, its students' values
                        )->dict:
-    "Between-group and within-group standard deviations by one-way random-effects ANOVA (moments; None where not estimable)."
+    """Between-group and within-group standard deviations by one-way random-effects ANOVA (moments; None where not
+    estimable)."""
     g = [np.asarray(v, dtype=float) for v in groups]
-    if not g or any(v.ndim != 1 or not len(v) for v in g): raise ValueError('groups: expected a non-empty list of non-empty lists of values')
+    if not g or any(v.ndim != 1 or not len(v) for v in g):
+        raise ValueError('groups: expected a non-empty list of non-empty lists of values')
     k, n = len(g), np.array([len(v) for v in g])
     N, means = n.sum(), np.array([v.mean() for v in g])
     msw = sum(((v - v.mean())**2).sum() for v in g)/(N - k) if N > k else None
@@ -47,10 +51,12 @@ def variance_components(groups:list, # per distillation seed, its students' valu
     return out
 
 # %% ../nbs/05c_report.ipynb #931ecaad
-SMALL = 0.5  # points: an interval on a difference that holds 0 and lies inside [-SMALL, +SMALL] says the effect is small
+# points: an interval on a difference that holds 0 and lies inside [-SMALL, +SMALL] says the effect is small
+SMALL = 0.5
 
 def verdict(lo, hi)->str:
-    "What an interval on a difference says: 'helps' (above 0), 'hurts' (below 0), smaller than half a point (inside +-0.5), or not resolved."
+    """What an interval on a difference says: 'helps' (above 0), 'hurts' (below 0), smaller than half a point (inside
+    +-0.5), or not resolved."""
     if lo is None: return 'not resolved (one distillation seed: no interval)'
     if lo > 0: return 'helps'
     if hi < 0: return 'hurts'
@@ -62,7 +68,8 @@ def _verdict_now(p:dict)->str:
 
 def n_to_resolve(diffs, # the per-seed differences measured so far
                  level:float=0.95, most:int=1000)->int|None:
-    "How many seeds a t-interval would need to exclude 0 if the differences kept their mean and spread (None: over `most`, or no mean)."
+    """How many seeds a t-interval would need to exclude 0 if the differences kept their mean and spread (None: over
+    `most`, or no mean)."""
     from scipy import stats
     x = np.asarray(diffs, dtype=float)
     if len(x) < 2 or x.mean() == 0: return None
@@ -74,44 +81,70 @@ def halfwidth(between_sd:float, # sd of the quantity between distillation seeds
               n_distill:int, # distillation seeds
               n_students:int, # students per set
               level:float=0.95)->float:
-    "Expected half-width of the t-interval over `n_distill` set means, each of `n_students` students, given the two components."
+    """Expected half-width of the t-interval over `n_distill` set means, each of `n_students` students, given the two
+    components."""
     from scipy import stats
     if n_distill < 2: return math.inf
-    return float(stats.t.ppf(0.5 + level/2, n_distill - 1)*math.sqrt((between_sd**2 + within_sd**2/n_students)/n_distill))
+    return float(
+        stats.t.ppf(0.5 + level / 2, n_distill - 1) * math.sqrt((between_sd**2 + within_sd**2 / n_students) / n_distill)
+    )
 
 # %% ../nbs/05c_report.ipynb #1f55d6f3
 _RUN_KEYS = ('distill_seed', 'fusion_seed', 'seeds', 'final', 'best', 'folder', 'cached_seeds', 'seconds_per_student')
 
-def pool_runs(runs:list, # one method's `evaluate` results, one per distillation seed, each with its `distill_seed` (and `fusion_seed`)
-             )->dict:
-    "One method's row over its distillation seeds: mean, 95% t-interval over the sets' means, variance components, each run."
+def pool_runs(
+    runs: list,  # one method's `evaluate` results, one per distillation seed, with `distill_seed` (and `fusion_seed`)
+) -> dict:
+    """One method's row over its distillation seeds: mean, 95% t-interval over the sets' means, variance components,
+    each run."""
     if not runs: raise ValueError('runs: expected at least one evaluate result')
     seen = [r['distill_seed'] for r in runs]
-    if len(set(seen)) < len(seen): raise ValueError(f'runs: distillation seeds {seen} repeat; pool one result per distillation seed')
+    if len(set(seen)) < len(seen):
+        raise ValueError(f'runs: distillation seeds {seen} repeat; pool one result per distillation seed')
     r0 = runs[0]
-    out = {k: r0[k] for k in ('dataset', 'protocol', 'net', 'epochs', 'eval_every', 'amp', 'n_test', 'n_train', 'numerics', 'note') if k in r0}
-    out.update(distill_seeds=seen, seeds=sorted({s for r in runs for s in r['seeds']}), runs=[{k: r.get(k) for k in _RUN_KEYS} for r in runs],
-               seconds_per_student=float(np.mean([r['seconds_per_student'] for r in runs])))
+    out = {
+        k: r0[k]
+        for k in ('dataset', 'protocol', 'net', 'epochs', 'eval_every', 'amp', 'n_test', 'n_train', 'numerics', 'note')
+        if k in r0
+    }
+    out.update(
+        distill_seeds=seen,
+        seeds=sorted({s for r in runs for s in r['seeds']}),
+        runs=[{k: r.get(k) for k in _RUN_KEYS} for r in runs],
+        seconds_per_student=float(np.mean([r['seconds_per_student'] for r in runs])),
+    )
     for stat in ('final', 'best'):
         groups = [[100*a for a in r[stat]] for r in runs]
         m, lo, hi = t_interval([np.mean(g) for g in groups])
         vc = variance_components(groups)
-        out[stat] = [list(r[stat]) for r in runs]  # per distillation seed, its students' accuracies (fractions, as `evaluate` gives them)
-        out.update({f'{stat}_mean': m, f'{stat}_std': float(np.std(sum(groups, []))), f'{stat}_ci95': None if lo is None else [lo, hi],
-                    f'{stat}_between_sd': vc['between_sd'], f'{stat}_within_sd': vc['within_sd'], f'{stat}_sd_of_set_means': vc['sd_of_group_means']})
+        # per distillation seed, its students' accuracies (fractions, as `evaluate` gives them)
+        out[stat] = [list(r[stat]) for r in runs]
+        out.update(
+            {
+                f'{stat}_mean': m,
+                f'{stat}_std': float(np.std(sum(groups, []))),
+                f'{stat}_ci95': None if lo is None else [lo, hi],
+                f'{stat}_between_sd': vc['between_sd'],
+                f'{stat}_within_sd': vc['within_sd'],
+                f'{stat}_sd_of_set_means': vc['sd_of_group_means'],
+            }
+        )
     return out
 
 def paired_difference(a:dict, # the pooled result of host+EVLF (`pool_runs`)
                       b:dict, # the pooled result of its host
                       stat:str='final', # 'final' or 'best'
                       level:float=0.95)->dict:
-    "a minus b in points: per shared distillation seed the mean over shared student seeds, then mean, t-interval and verdict."
+    """a minus b in points: per shared distillation seed the mean over shared student seeds, then mean, t-interval and
+    verdict."""
     check_choice('stat', stat, ('final', 'best'))
     rb = {r['distill_seed']: r for r in b['runs']}
     per, groups = [], []
     for ra in a['runs']:
         if ra['distill_seed'] not in rb: continue
-        sa, sb = dict(zip(ra['seeds'], ra[stat])), dict(zip(rb[ra['distill_seed']]['seeds'], rb[ra['distill_seed']][stat]))
+        sa, sb = dict(zip(ra['seeds'], ra[stat])), dict(
+            zip(rb[ra['distill_seed']]['seeds'], rb[ra['distill_seed']][stat])
+        )
         ds = [100*(sa[s] - sb[s]) for s in sa if s in sb]
         if not ds: continue
         per.append(dict(distill_seed=ra['distill_seed'], difference=float(np.mean(ds)), students=len(ds)))
@@ -120,37 +153,69 @@ def paired_difference(a:dict, # the pooled result of host+EVLF (`pool_runs`)
     d = [p['difference'] for p in per]
     m, lo, hi = t_interval(d, level)
     vc = variance_components(groups)
-    return dict(stat=stat, level=level, mean=m, ci=None if lo is None else [lo, hi], verdict=verdict(lo, hi), n=len(d),
-                n_to_resolve=None if lo is not None and verdict(lo, hi) != 'not resolved at this n' else n_to_resolve(d, level),
-                per_distill_seed=per, between_sd=vc['between_sd'], within_sd=vc['within_sd'], sd_of_set_differences=vc['sd_of_group_means'],
-                interval=f'Student t over {len(d)} distillation seeds ({len(d) - 1} degrees of freedom), each difference the mean over the student seeds both arms share')
+    return dict(
+        stat=stat,
+        level=level,
+        mean=m,
+        ci=None if lo is None else [lo, hi],
+        verdict=verdict(lo, hi),
+        n=len(d),
+        n_to_resolve=None if lo is not None and verdict(lo, hi) != 'not resolved at this n' else n_to_resolve(d, level),
+        per_distill_seed=per,
+        between_sd=vc['between_sd'],
+        within_sd=vc['within_sd'],
+        sd_of_set_differences=vc['sd_of_group_means'],
+        interval=(
+            f'Student t over {len(d)} distillation seeds ({len(d) - 1} degrees of freedom), each difference the mean'
+            ' over the student seeds both arms share'
+        ),
+    )
 
 def paired_differences(results:dict, # method -> pooled result
                        stat:str='final', level:float=0.95)->dict:
     "Host -> `paired_difference(host+evlf, host)` for each host whose two arms are in `results`."
-    return {h: paired_difference(results[f'{h}+evlf'], results[h], stat, level) for h in ('d4m', 'mgd3') if h in results and f'{h}+evlf' in results}
+    from evlf.sampler import host_names
+    return {
+        h: paired_difference(results[f'{h}+evlf'], results[h], stat, level)
+        for h in host_names(fuses=True)
+        if h in results and f'{h}+evlf' in results
+    }
 
 # %% ../nbs/05c_report.ipynb #114834b0
 def main_job_cost(timing:dict)->dict:
-    "A measured main-job run split into seconds: fixed, the first distillation seed, each later seed, each round of students."
+    """A measured main-job run split into seconds: fixed, the first distillation seed, each later seed, each round of
+    students."""
     p, st = timing['params'], timing['stages']
     nd, ns, nm = len(p['distill_seeds']), len(p['seeds']), len(p['methods'])
     seed_s = {d: sum(v for k, v in st['distill_sets'].items() if k.endswith(f' seed {d}')) for d in p['distill_seeds']}
     later = [seed_s[d] for d in p['distill_seeds'][1:]] or [seed_s[p['distill_seeds'][0]]]
     rounds = math.ceil(nd*ns*nm/st['workers'])
     fixed = (timing['wall_s'] if 'wall_s' in timing else st['total']) - st['distill'] - st['students']
-    return dict(first_seed=seed_s[p['distill_seeds'][0]], per_seed=float(np.mean(later)), round=st['students']/rounds, workers=st['workers'],
-                methods=nm, fixed=fixed, measured=dict(distill_seeds=nd, seeds=ns, wall_s=timing.get('wall_s'), total_s=st['total']))
+    return dict(
+        first_seed=seed_s[p['distill_seeds'][0]],
+        per_seed=float(np.mean(later)),
+        round=st['students'] / rounds,
+        workers=st['workers'],
+        methods=nm,
+        fixed=fixed,
+        measured=dict(distill_seeds=nd, seeds=ns, wall_s=timing.get('wall_s'), total_s=st['total']),
+    )
 
 def predicted_seconds(cost:dict, # from `main_job_cost`
                       distill_seeds:int, # distilled sets per method
                       seeds:int, # students per set
                      )->float:
     "The main job's predicted wall time with `distill_seeds` sets x `seeds` students per method."
-    return cost['fixed'] + cost['first_seed'] + (distill_seeds - 1)*cost['per_seed'] + math.ceil(distill_seeds*seeds*cost['methods']/cost['workers'])*cost['round']
+    return (
+        cost['fixed']
+        + cost['first_seed']
+        + (distill_seeds - 1) * cost['per_seed']
+        + math.ceil(distill_seeds * seeds * cost['methods'] / cost['workers']) * cost['round']
+    )
 
 def narrowest_within(designs:list, budget_s:float)->dict|None:
-    "The design with the narrowest half-width whose predicted time fits `budget_s` (the cheaper of equals); None if none fits."
+    """The design with the narrowest half-width whose predicted time fits `budget_s` (the cheaper of equals); None if
+    none fits."""
     fits = [q for q in designs if q['predicted_s'] <= budget_s]
     return min(fits, key=lambda q: (q['halfwidth'], q['predicted_s'])) if fits else None
 
@@ -158,31 +223,63 @@ def choose_design(designs:list, # dicts with `predicted_s` and `halfwidth` (the 
                   budget_s:float, # the time budget
                   target_halfwidth:float, # the half-width (points) a design must reach to resolve what is seen
                  )->dict|None:
-    "The narrowest design within the budget if it reaches the target; else the cheapest that reaches it (its overshoot named); else None."
+    """The narrowest design within the budget if it reaches the target; else the cheapest that reaches it (its overshoot
+    named); else None."""
     within = narrowest_within(designs, budget_s)
-    if within is not None and within['halfwidth'] <= target_halfwidth: return dict(within, rule='narrowest within the budget', over_budget_s=0.0)
+    if within is not None and within['halfwidth'] <= target_halfwidth:
+        return dict(within, rule='narrowest within the budget', over_budget_s=0.0)
     precise = [q for q in designs if q['halfwidth'] <= target_halfwidth]
     if not precise: return None
     q = min(precise, key=lambda q: (q['predicted_s'], q['halfwidth']))
-    return dict(q, rule=f'no design within the budget reaches the target half-width {target_halfwidth} points: the cheapest that does',
-                over_budget_s=max(0.0, q['predicted_s'] - budget_s))
+    return dict(
+        q,
+        rule=(
+            f'no design within the budget reaches the target half-width {target_halfwidth} points: the cheapest that'
+            ' does'
+        ),
+        over_budget_s=max(0.0, q['predicted_s'] - budget_s),
+    )
 
 # %% ../nbs/05c_report.ipynb #93c565e2
 PUBLISHED = {  # dataset -> method -> {ipc: accuracy}, with the protocol of each source
-    'fashion-mnist': {'protocol': 'dc (ConvNet-3; DC 2021, DSA 2021)', 'random': {1: 51.4, 10: 73.8, 50: 82.5}, 'DC': {1: 70.5, 10: 82.3, 50: 83.6},
-                      'DSA': {1: 70.6, 10: 84.6, 50: 88.7}, 'whole dataset': {0: 93.5}},
-    'imagenette': {'protocol': 'hard (ResNetAP-10; EVLF 2026)', 'random': {10: 54.2, 20: 63.5, 50: 76.1}, 'd4m': {10: 60.9, 20: 66.3, 50: 77.7},
-                   'd4m+evlf': {10: 65.8, 20: 71.7, 50: 79.7}, 'mgd3': {10: 64.3, 20: 69.2, 50: 79.2}, 'mgd3+evlf': {10: 66.0, 20: 72.5, 50: 79.5}},
-    'imageidc': {'protocol': 'hard (ResNetAP-10; EVLF 2026)', 'random': {10: 48.1, 20: 52.5, 50: 68.1}, 'd4m': {10: 47.7, 20: 56.3, 50: 67.8},
-                 'd4m+evlf': {10: 57.3, 20: 62.0, 50: 72.1}, 'mgd3': {10: 55.0, 20: 61.7, 50: 71.0}, 'mgd3+evlf': {10: 56.3, 20: 64.1, 50: 72.7}},
-    'imagewoof': {'protocol': 'hard (ResNetAP-10; EVLF 2026)', 'random': {10: 29.4, 20: 32.7, 50: 47.2}, 'd4m': {10: 33.2, 20: 40.1, 50: 51.7},
-                  'd4m+evlf': {10: 37.3, 20: 42.8, 50: 55.8}, 'mgd3': {10: 36.6, 20: 44.5, 50: 55.6}, 'mgd3+evlf': {10: 39.3, 20: 45.1, 50: 59.0}},
+    'fashion-mnist': {
+        'protocol': 'dc (ConvNet-3; DC 2021, DSA 2021)',
+        'random': {1: 51.4, 10: 73.8, 50: 82.5},
+        'DC': {1: 70.5, 10: 82.3, 50: 83.6},
+        'DSA': {1: 70.6, 10: 84.6, 50: 88.7},
+        'whole dataset': {0: 93.5},
+    },
+    'imagenette': {
+        'protocol': 'hard (ResNetAP-10; EVLF 2026)',
+        'random': {10: 54.2, 20: 63.5, 50: 76.1},
+        'd4m': {10: 60.9, 20: 66.3, 50: 77.7},
+        'd4m+evlf': {10: 65.8, 20: 71.7, 50: 79.7},
+        'mgd3': {10: 64.3, 20: 69.2, 50: 79.2},
+        'mgd3+evlf': {10: 66.0, 20: 72.5, 50: 79.5},
+    },
+    'imageidc': {
+        'protocol': 'hard (ResNetAP-10; EVLF 2026)',
+        'random': {10: 48.1, 20: 52.5, 50: 68.1},
+        'd4m': {10: 47.7, 20: 56.3, 50: 67.8},
+        'd4m+evlf': {10: 57.3, 20: 62.0, 50: 72.1},
+        'mgd3': {10: 55.0, 20: 61.7, 50: 71.0},
+        'mgd3+evlf': {10: 56.3, 20: 64.1, 50: 72.7},
+    },
+    'imagewoof': {
+        'protocol': 'hard (ResNetAP-10; EVLF 2026)',
+        'random': {10: 29.4, 20: 32.7, 50: 47.2},
+        'd4m': {10: 33.2, 20: 40.1, 50: 51.7},
+        'd4m+evlf': {10: 37.3, 20: 42.8, 50: 55.8},
+        'mgd3': {10: 36.6, 20: 44.5, 50: 55.6},
+        'mgd3+evlf': {10: 39.3, 20: 45.1, 50: 59.0},
+    },
     'cifar10': {'protocol': 'EVLF 2026 (as published)', 'd4m': {10: 37.6}, 'd4m+evlf': {10: 45.7}},
     'tiny-imagenet': {'protocol': 'EVLF 2026 (as published)', 'd4m': {10: 42.5}, 'd4m+evlf': {10: 49.2}},
 }
 
 def _mean_ci(r:dict, k:str)->str:
-    "'mean [lo, hi]' over distillation seeds (`pool_runs`), or 'mean +- std' over student seeds (one set, earlier tables)."
+    """'mean [lo, hi]' over distillation seeds (`pool_runs`), or 'mean +- std' over student seeds (one set, earlier
+    tables)."""
     ci = r.get(f'{k}_ci95')
     return f"{r[k + '_mean']:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f}"
 
@@ -194,38 +291,59 @@ def _between(r:dict, k:str='final'):
     return v if v is not None else r.get(f'{k}_sd_of_set_means')
 
 def tested_often(results:dict)->bool:
-    "Whether some result's students were tested more than once, so that its `best` differs from `final` (results without `eval_every`: yes)."
+    """Whether some result's students were tested more than once, so that its `best` differs from `final` (results
+    without `eval_every`: yes)."""
     return any(not r.get('eval_every') or not tested_once(r['eval_every']) for r in results.values())
 
 def results_table(results:dict, # method -> `pool_runs` (or, for one set, what `evaluate` returned)
                   dataset:str, # the real dataset
                   ipc:int, # images per class
                  ):
-    "A pandas table of our results (final, and best as the papers report it where the students were tested more than once) beside the published numbers."
+    """A pandas table of our results (final, and best as the papers report it where the students were tested more than
+    once) beside the published numbers."""
     import pandas as pd
     pub, rows, often = PUBLISHED.get(dataset, {}), [], tested_often(results)
     for m, r in results.items():
-        rows.append({'method': m, 'protocol': f"{r['protocol']}/{r['net']}/{r['epochs']}ep",
-                     'sets x students': f"{len(r.get('distill_seeds', [0]))} x {len(r['seeds'])}",
-                     'final (ours)': _mean_ci(r, 'final'), 'sd between sets': _sd(_between(r)),
-                     'sd between students': _sd(r.get('final_within_sd')),
-                     **({f"best (ours, papers' convention)": _mean_ci(r, 'best')} if often else {}),
-                     'published': pub.get(m, {}).get(ipc), 'published protocol': pub.get('protocol') if pub.get(m, {}).get(ipc) else None,
-                     's/student': round(r['seconds_per_student'], 1)})
+        rows.append(
+            {
+                'method': m,
+                'protocol': f"{r['protocol']}/{r['net']}/{r['epochs']}ep",
+                'sets x students': f"{len(r.get('distill_seeds', [0]))} x {len(r['seeds'])}",
+                'final (ours)': _mean_ci(r, 'final'),
+                'sd between sets': _sd(_between(r)),
+                'sd between students': _sd(r.get('final_within_sd')),
+                **({f"best (ours, papers' convention)": _mean_ci(r, 'best')} if often else {}),
+                'published': pub.get(m, {}).get(ipc),
+                'published protocol': pub.get('protocol') if pub.get(m, {}).get(ipc) else None,
+                's/student': round(r['seconds_per_student'], 1),
+            }
+        )
     for m in ('DC', 'DSA', 'whole dataset'):
         v = pub.get(m, {}).get(0 if m == 'whole dataset' else ipc)
-        if v is not None and m not in results: rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
+        if v is not None and m not in results:
+            rows.append({'method': f'{m} (published only)', 'published': v, 'published protocol': pub['protocol']})
     return pd.DataFrame(rows)
 
 def paired_table(paired:dict, # host -> `paired_difference`
                 ):
-    "A pandas table of EVLF's paired effect per host: difference in points, its interval, the verdict, each seed's difference."
+    """A pandas table of EVLF's paired effect per host: difference in points, its interval, the verdict, each seed's
+    difference."""
     import pandas as pd
-    return pd.DataFrame([{'host': h, 'host+EVLF - host (points)': f"{p['mean']:+.2f}",
-                          f"{p['level']:.0%} interval": f"[{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]" if p['ci'] else None, 'verdict': p['verdict'],
-                          'per distillation seed': ', '.join(f"{q['difference']:+.2f}" for q in p['per_distill_seed']),
-                          'seeds to resolve': str(p['n_to_resolve'] or 'more than 1000') if p['verdict'] == 'not resolved at this n' else None}
-                         for h, p in paired.items()])
+    return pd.DataFrame(
+        [
+            {
+                'host': h,
+                'host+EVLF - host (points)': f"{p['mean']:+.2f}",
+                f"{p['level']:.0%} interval": f"[{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]" if p['ci'] else None,
+                'verdict': p['verdict'],
+                'per distillation seed': ', '.join(f"{q['difference']:+.2f}" for q in p['per_distill_seed']),
+                'seeds to resolve': (
+                    str(p['n_to_resolve'] or 'more than 1000') if p['verdict'] == 'not resolved at this n' else None
+                ),
+            }
+            for h, p in paired.items()
+        ]
+    )
 
 # %% ../nbs/05c_report.ipynb #8f080ba2
 def to_markdown(df)->str:
@@ -233,7 +351,10 @@ def to_markdown(df)->str:
     import pandas as pd
     cell = lambda v: '' if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
     rows = [list(df.columns)] + [[cell(v) for v in r] for r in df.itertuples(index=False)]
-    return '\n'.join(['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|'*len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
+    return '\n'.join(
+        ['| ' + ' | '.join(map(str, rows[0])) + ' |', '|' + '---|' * len(rows[0])]
+        + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]]
+    )
 
 # %% ../nbs/05c_report.ipynb #84ad3ad7
 def _long(results:dict):
@@ -253,8 +374,17 @@ def _plot_paired(ax, paired:dict):
         ax.scatter(np.full(len(d), i) + np.linspace(-.12, .12, len(d)), d, s=14, c='k', zorder=3)
         err = None if p['ci'] is None else [[p['mean'] - p['ci'][0]], [p['ci'][1] - p['mean']]]
         ax.errorbar([i + .25], [p['mean']], yerr=err, fmt='o', c='C3', capsize=4, zorder=3)
-        ax.annotate(p['verdict'].replace(' at this n', '\nat this n'), (i, 0), xytext=(0, -28), textcoords='offset points',
-                    xycoords=('data', 'axes fraction'), ha='center', va='top', fontsize=8, annotation_clip=False)
+        ax.annotate(
+            p['verdict'].replace(' at this n', '\nat this n'),
+            (i, 0),
+            xytext=(0, -28),
+            textcoords='offset points',
+            xycoords=('data', 'axes fraction'),
+            ha='center',
+            va='top',
+            fontsize=8,
+            annotation_clip=False,
+        )
     ax.axhline(0, c='gray', lw=1, ls='--')
     ax.set_xticks(range(len(paired)), [f'{h}+evlf\nminus {h}' for h in paired])
     ax.set_xlim(-.6, len(paired) - .4)
@@ -264,26 +394,43 @@ def _plot_paired(ax, paired:dict):
 
 def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `protocol`, `results` (and `paired`)
                 ):
-    "Bar chart of a results table (each student a point) and, when there are pairs, EVLF's paired differences with their intervals."
+    """Bar chart of a results table (each student a point) and, when there are pairs, EVLF's paired differences with
+    their intervals."""
     import seaborn as sns, matplotlib.pyplot as plt
     P, pr, results, paired = saved['params'], saved['protocol'], saved['results'], saved.get('paired') or {}
     long = _long(results)
     w = 1.6*max(3, len(results)) + 3
-    fig, axes = plt.subplots(1, 2 if paired else 1, figsize=(w + (3.4 if paired else 0), 4.2 if paired else 3.8), squeeze=False,
-                             gridspec_kw=dict(width_ratios=[w, 2.4]) if paired else None)
+    fig, axes = plt.subplots(
+        1,
+        2 if paired else 1,
+        figsize=(w + (3.4 if paired else 0), 4.2 if paired else 3.8),
+        squeeze=False,
+        gridspec_kw=dict(width_ratios=[w, 2.4]) if paired else None,
+    )
     ax = axes[0, 0]
     sns.barplot(long, x='method', y='accuracy', hue='metric', errorbar=None, alpha=0.6, ax=ax)
-    sns.stripplot(long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=3, legend=False, ax=ax)
-    lo = max(0, 5*math.floor((long['accuracy'].min() - 3)/5))  # the differences are a few points: the axis starts near them
+    sns.stripplot(
+        long, x='method', y='accuracy', hue='metric', dodge=True, palette='dark:k', size=3, legend=False, ax=ax
+    )
+    # the differences are a few points: the axis starts near them
+    lo = max(0, 5*math.floor((long['accuracy'].min() - 3)/5))
     ax.set_ylim(lo, min(100, long['accuracy'].max() + 2))
     pub_random = PUBLISHED.get(P['dataset'], {}).get('random', {}).get(P['ipc'])
-    if pub_random and 'random' in results: ax.axhline(pub_random, ls='--', c='gray', lw=1, label=f'random,\npublished ({pub_random})')
+    if pub_random and 'random' in results:
+        ax.axhline(pub_random, ls='--', c='gray', lw=1, label=f'random,\npublished ({pub_random})')
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     dseeds = P.get('distill_seeds', [P.get('distill_seed', 0)])  # tables made before the parameter used seed 0
-    sets = f"{len(dseeds)} distilled sets x {P['seeds'] if isinstance(P['seeds'], int) else len(P['seeds'])} student seeds" if len(dseeds) > 1 else \
-           f"{P['seeds']} student seeds" + (f', distillation seed {dseeds[0]}' if dseeds[0] else '')
+    sets = (
+        f"{len(dseeds)} distilled sets x {P['seeds'] if isinstance(P['seeds'], int) else len(P['seeds'])} student seeds"
+        if len(dseeds) > 1
+        else f"{P['seeds']} student seeds" + (f', distillation seed {dseeds[0]}' if dseeds[0] else '')
+    )
     ax.set_ylabel(f'test accuracy (%), axis from {lo}')
-    ax.set_title(f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep), {sets}", fontsize=10)
+    ax.set_title(
+        f"{P['dataset']}, IPC {P['ipc']}, backbone {P['backbone']}\n{pr['name']}/{P['net']} ({pr['epochs']} ep),"
+        f" {sets}",
+        fontsize=10,
+    )
     if paired: _plot_paired(axes[0, 1], paired)
     fig.tight_layout()
     return fig
@@ -292,21 +439,35 @@ def plot_results(saved:dict, # a table's JSON as 05_eval writes it: `params`, `p
 RUN_DIR = re.compile(r'ipc(\d+)-net(\w+)')  # an expanded 05_eval run's folder
 
 def _read_runs(folder:Path)->dict:
-    "`(net, ipc)` -> the table JSON of each 05_eval run in `folder`, its file, student arithmetic and seconds per student."
+    """`(net, ipc)` -> the table JSON of each 05_eval run in `folder`, its file, student arithmetic and seconds per
+    student."""
     runs = {}
     for d in sorted(folder.iterdir()):
         if not (d.is_dir() and RUN_DIR.fullmatch(d.name)): continue
         for f in sorted(d.glob('table_*.json')):
             t = load_json(f)
             recs = t['results'].values()
-            runs[(t['params']['net'], t['params']['ipc'])] = dict(t=t, file=str(f.relative_to(folder)),
-                numerics=sorted({r.get('numerics', 1) for r in recs}), s_per_student=round(max(r['seconds_per_student'] for r in recs)))
+            runs[(t['params']['net'], t['params']['ipc'])] = dict(
+                t=t,
+                file=str(f.relative_to(folder)),
+                numerics=sorted({r.get('numerics', 1) for r in recs}),
+                s_per_student=round(max(r['seconds_per_student'] for r in recs)),
+            )
     return runs
 
 def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
-    "The table row of one (net, IPC): mean [95% interval over distilled sets] (or +- std over students, one set) per method, the best in bold; its cells as numbers."
+    """The table row of one (net, IPC): mean [95% interval over distilled sets] (or +- std over students, one set) per
+    method, the best in bold; its cells as numbers."""
     row, cells = dict(net=net, ipc=ipc), []
-    if r is None: return {**row, **{m: 'not run' for m in methods}, 'sets x students': '', 'numerics': '', 's/student': '', 'source': ''}, cells
+    if r is None:
+        return {
+            **row,
+            **{m: 'not run' for m in methods},
+            'sets x students': '',
+            'numerics': '',
+            's/student': '',
+            'source': '',
+        }, cells
     res = r['t']['results']
     best = max(res[m][f'{stat}_mean'] for m in res)
     for m in methods:
@@ -315,22 +476,59 @@ def _summary_row(net:str, ipc:int, r:dict|None, methods:list, stat:str)->tuple:
             continue
         mu, sd = res[m][f'{stat}_mean'], res[m][f'{stat}_std']
         row[m] = f'**{_mean_ci(res[m], stat)}**' if mu == best else _mean_ci(res[m], stat)
-        cells.append(dict(net=net, ipc=ipc, method=m, mean=mu, std=sd, ci95=res[m].get(f'{stat}_ci95'), distill_seeds=res[m].get('distill_seeds', [0]),
-                          per_seed=res[m][stat]))
+        cells.append(
+            dict(
+                net=net,
+                ipc=ipc,
+                method=m,
+                mean=mu,
+                std=sd,
+                ci95=res[m].get(f'{stat}_ci95'),
+                distill_seeds=res[m].get('distill_seeds', [0]),
+                per_seed=res[m][stat],
+            )
+        )
     P = r['t']['params']
     S = P.get('seeds', next(iter(res.values())).get('seeds', []))
     design = f"{len(P.get('distill_seeds', [P.get('distill_seed', 0)]))} x {S if isinstance(S, int) else len(S)}"
-    return {**row, 'sets x students': design, 'numerics': ','.join(map(str, r['numerics'])), 's/student': r['s_per_student'], 'source': r['file']}, cells
+    return {
+        **row,
+        'sets x students': design,
+        'numerics': ','.join(map(str, r['numerics'])),
+        's/student': r['s_per_student'],
+        'source': r['file'],
+    }, cells
 
 def _write_summary(folder:Path, df, runs:dict, cells:list, stat:str, ipcs, nets):
-    "`summary.md` (the table, with a line saying what it is) and `summary.json` (the cells and each run's record) in `folder`."
+    """`summary.md` (the table, with a line saying what it is) and `summary.json` (the cells and each run's record) in
+    `folder`."""
     protocols = sorted({r['t']['protocol']['name'] for r in runs.values()})
-    head = (f'Test accuracy (%, {stat}): mean [95% t-interval over distilled sets] where a run has several sets, mean +- std over student seeds where it has one; 05_eval runs in `{folder}`; '
-            f'protocol {", ".join(protocols)}; bold: best of the row.\n\n')
+    head = (
+        f'Test accuracy (%, {stat}): mean [95% t-interval over distilled sets] where a run has several sets, mean +-'
+        f' std over student seeds where it has one; 05_eval runs in `{folder}`; protocol {", ".join(protocols)}; bold:'
+        ' best of the row.\n\n'
+    )
     with atomic_write(folder/'summary.md') as fh: fh.write(head + to_markdown(df) + '\n')
-    save_json(dict(stat=stat, ipcs=ipcs, nets=nets, cells=cells, runs={f'{n}-ipc{i}': dict(file=r['file'], numerics=r['numerics'],
-              s_per_student=r['s_per_student'], params=r['t']['params'], versions=r['t']['versions']) for (n, i), r in runs.items()},
-              versions=versions()), folder/'summary.json')
+    save_json(
+        dict(
+            stat=stat,
+            ipcs=ipcs,
+            nets=nets,
+            cells=cells,
+            runs={
+                f'{n}-ipc{i}': dict(
+                    file=r['file'],
+                    numerics=r['numerics'],
+                    s_per_student=r['s_per_student'],
+                    params=r['t']['params'],
+                    versions=r['t']['versions'],
+                )
+                for (n, i), r in runs.items()
+            },
+            versions=versions(),
+        ),
+        folder / 'summary.json',
+    )
 
 def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*.json` each
                   ipcs:list|None=None, # IPCs asked for (rows not run yet are listed as such)
@@ -338,13 +536,16 @@ def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*
                   stat:str='final', # `final` (after the last epoch) or `best` (the papers' convention)
                   write:bool=True, # write `summary.{md,json}` into `folder`
                  ):
-    "The paper's table shape from the 05_eval runs in `folder`: a row per (net, IPC), a column per method, mean +- std in %."
+    """The paper's table shape from the 05_eval runs in `folder`: a row per (net, IPC), a column per method, mean +- std
+    in %."""
     import pandas as pd
     check_choice('stat', stat, ('final', 'best'))
     folder = Path(folder)
-    if not folder.is_dir(): raise FileNotFoundError(f'folder={str(folder)!r} does not exist: run the 05_eval params file first')
+    if not folder.is_dir():
+        raise FileNotFoundError(f'folder={str(folder)!r} does not exist: run the 05_eval params file first')
     runs = _read_runs(folder)
-    if not runs and not (ipcs and nets): raise FileNotFoundError(f'no 05_eval runs (ipc<N>-net<X>/table_*.json) in {folder}')
+    if not runs and not (ipcs and nets):
+        raise FileNotFoundError(f'no 05_eval runs (ipc<N>-net<X>/table_*.json) in {folder}')
     keys = set(runs) | {(n, i) for n in (nets or []) for i in (ipcs or [])}
     keys = sorted(keys, key=lambda k: (NETS.index(k[0]) if k[0] in NETS else len(NETS), k[0], k[1]))
     methods = list(dict.fromkeys(m for r in runs.values() for m in r['t']['results']))
@@ -361,7 +562,11 @@ def summary_table(folder, # a folder of 05_eval runs, one `ipc<N>-net<X>/table_*
 def _strip(x:torch.Tensor, pad:int=1)->np.ndarray:
     "Images `[n, C, H, W]` in [0, 1] side by side, `pad` white pixels between them: `[H, n*(W+pad)-pad, C]`."
     x = F.pad(x.float().clamp(0, 1), (0, pad), value=1.0)
-    return torch.cat(list(x), -1)[..., :-pad].permute(1, 2, 0).numpy() if pad else torch.cat(list(x), -1).permute(1, 2, 0).numpy()
+    return (
+        torch.cat(list(x), -1)[..., :-pad].permute(1, 2, 0).numpy()
+        if pad
+        else torch.cat(list(x), -1).permute(1, 2, 0).numpy()
+    )
 
 def sample_grid(groups:dict, # column title -> images `[K, n, C, H, W]` in [0, 1] (K classes)
                 row_labels:list, # the K class names
@@ -372,11 +577,19 @@ def sample_grid(groups:dict, # column title -> images `[K, n, C, H, W]` in [0, 1
     import matplotlib.pyplot as plt
     names = list(groups)
     K, n = groups[names[0]].shape[:2]
-    fig, axes = plt.subplots(K, len(names), figsize=(cell*n*len(names) + 1.6, cell*K + (0.9 if title else 0.5)), squeeze=False)
+    fig, axes = plt.subplots(
+        K, len(names), figsize=(cell * n * len(names) + 1.6, cell * K + (0.9 if title else 0.5)), squeeze=False
+    )
     for j, name in enumerate(names):
         for k in range(K):
             a, ax = _strip(groups[name][k]), axes[k, j]
-            ax.imshow(a[..., 0] if a.shape[-1] == 1 else a, cmap='gray' if a.shape[-1] == 1 else None, vmin=0, vmax=1, interpolation='nearest')
+            ax.imshow(
+                a[..., 0] if a.shape[-1] == 1 else a,
+                cmap='gray' if a.shape[-1] == 1 else None,
+                vmin=0,
+                vmax=1,
+                interpolation='nearest',
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             for s in ax.spines.values(): s.set_visible(False)
@@ -388,13 +601,15 @@ def sample_grid(groups:dict, # column title -> images `[K, n, C, H, W]` in [0, 1
 
 # %% ../nbs/05c_report.ipynb #60fb0083
 def committed(path)->Path:
-    "A file committed to this repository, found from the package (a clone's `evlf/` sits beside `figures/`), whatever the working folder."
+    """A file committed to this repository, found from the package (a clone's `evlf/` sits beside `figures/`), whatever
+    the working folder."""
     import evlf
     return Path(evlf.__file__).resolve().parent.parent/path
 
 # %% ../nbs/05c_report.ipynb #b3d0c1a2
 def record_stamp(path)->dict:
-    "A committed file as an output's stamp: its path (relative to the repository) and the first 16 hex digits of its sha256."
+    """A committed file as an output's stamp: its path (relative to the repository) and the first 16 hex digits of its
+    sha256."""
     return {'path': str(path), 'sha256': sha256_file(committed(path))[:16]}
 
 def _need(path, made_by:str)->Path:
@@ -406,11 +621,14 @@ def _need(path, made_by:str)->Path:
 def _shown(path, made_by:str, record=None)->tuple:
     "The committed file `path` and the stamps of it and its record (given, or its stem + .json when there is one)."
     f, sibling = _need(path, made_by), Path(path).with_suffix('.json')
-    record = record if record is not None else (sibling if committed(sibling).is_file() and sibling != Path(path) else None)
+    record = (
+        record if record is not None else (sibling if committed(sibling).is_file() and sibling != Path(path) else None)
+    )
     if record is not None: _need(record, made_by)
     return f, [record_stamp(path)] + ([record_stamp(record)] if record is not None else [])
 
-def _caption(stamps:list, made_by:str)->str: return ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'
+def _caption(stamps: list, made_by: str) -> str:
+    return ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'
 
 def show_figure(png, # a committed figure, relative to the repository (e.g. 'figures/samples-fashion-mnist-d4m.png')
                 made_by:str, # the command that rebuilds it, e.g. 'make figures ONLY=06_samples'
@@ -438,11 +656,15 @@ def show_table(md, # a committed Markdown table, relative to the repository
     display(Markdown(f.read_text() + '\n\n' + _caption(stamps, made_by)), metadata={'evlf_records': stamps})
 
 # %% ../nbs/05c_report.ipynb #c4e1d2a2
-def _table(t)->dict: return load_json(committed(t)) if isinstance(t, (str, Path)) else t  # a path (an absolute one stays itself) or the loaded JSON
+def _table(t) -> dict:
+    return (
+        load_json(committed(t)) if isinstance(t, (str, Path)) else t
+    )  # a path (an absolute one stays itself) or the loaded JSON
 
 def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relative to the repository)
               )->list:
-    "Each set of `table` that today's settings would name otherwise, as a message (empty: every checkable set is today's)."
+    """Each set of `table` that today's settings would name otherwise, as a message (empty: every checkable set is
+    today's)."""
     from evlf.sampler import distilled_name
     from evlf.data import load_real
     t, out, ds = _table(table), [], None
@@ -450,25 +672,36 @@ def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relati
     for m, r in t['results'].items():
         for run in r.get('runs', []):
             meta = committed(run['folder'])/'meta.json'
-            if m == 'random' or run.get('fusion_seed') not in (None, 0) or not meta.is_file(): continue  # random: redrawn; a retrained module: its own folder
+            # random: redrawn; a retrained module: its own folder
+            if m == 'random' or run.get('fusion_seed') not in (None, 0) or not meta.is_file(): continue
             ds = ds or load_real(P['dataset'], root=P.get('root'))
-            want = distilled_name(ds, P['backbone'], m, P['ipc'], run['distill_seed'], P.get('fusion_model'), **P.get('options', {}))
+            want = distilled_name(
+                ds, P['backbone'], m, P['ipc'], run['distill_seed'], P.get('fusion_model'), **P.get('options', {})
+            )
             have = Path(load_json(meta)['source']).name
-            if have != want: out.append(f"{m} set {run['distill_seed']}: trained on {have}, today's settings make {want}")
+            if have != want:
+                out.append(f"{m} set {run['distill_seed']}: trained on {have}, today's settings make {want}")
     return out
 
-def stale_manifests(record, # a figure's JSON naming its sets: `data.manifests` (their settings) or `data.distilled` (their folders)
-                   )->list:
+def stale_manifests(
+    record,  # a figure's JSON naming its sets: `data.manifests` (their settings) or `data.distilled` (their folders)
+) -> list:
     "Each setting or set of a figure that today's defaults would make otherwise, as a message."
-    from evlf.sampler import distill_params, distilled_name, METHODS
+    from evlf.sampler import distill_params, distilled_name, method_names, parse_method
     from evlf.data import load_real
     r = _table(record)
     P, out = r['params'], []
-    named = {m: p for m, p in (r['data'].get('distilled') or {}).items() if m in METHODS and m != 'random' and isinstance(p, str)}
+    named = {
+        m: p
+        for m, p in (r['data'].get('distilled') or {}).items()
+        if m in method_names() and parse_method(m)[0].uses_backbone and isinstance(p, str)
+    }
     if named:
         ds = load_real(P['dataset'], 'train', P.get('real_per_class'), P.get('seed', 0), P.get('root'))
         for m, path in named.items():
-            want = distilled_name(ds, P['backbone'], m, P['ipc'], P.get('seed', 0), P.get('fusion_model'), **P.get('options', {}))
+            want = distilled_name(
+                ds, P['backbone'], m, P['ipc'], P.get('seed', 0), P.get('fusion_model'), **P.get('options', {})
+            )
             if Path(path).name != want: out.append(f"{m}: made as {Path(path).name}, today's settings make {want}")
     for m, man in r['data'].get('manifests', {}).items():
         fm = {'fusion_model': P['fusion_model']} if P.get('fusion_model') and m.endswith('evlf') else {}
@@ -479,42 +712,61 @@ def stale_manifests(record, # a figure's JSON naming its sets: `data.manifests` 
     return out
 
 # %% ../nbs/05c_report.ipynb #56852472
-MAIN_TABLE = Path('figures/tables/fashion-mnist/ipc10-netconvnet3/table_fashion-mnist_ipc10_dc_convnet3.json')  # the README's table; `make main` tests once and writes beside it
-_MARKS = ('<!-- main-table: generated by `make readme` (evlf.report.sync_readme) from {src}; do not edit by hand -->', '<!-- /main-table -->')
+# the README's table; `make main` tests once and writes beside it
+MAIN_TABLE = Path('figures/tables/fashion-mnist/ipc10-netconvnet3/table_fashion-mnist_ipc10_dc_convnet3.json')
+_MARKS = (
+    '<!-- main-table: generated by `make readme` (evlf.report.sync_readme) from {src}; do not edit by hand -->',
+    '<!-- /main-table -->',
+)
 
 def _pm(r:dict, k:str)->str: return f"{r[k + '_mean']:.1f} +- {r[k + '_std']:.1f}"
 
 def _effect(h:str, p:dict)->str:
     "One host's paired effect in words: difference, interval, verdict, and the seeds that would resolve it."
-    s = f"{h.upper()}+EVLF minus {h.upper()} is {p['mean']:+.1f} points" + (f" (95% interval {p['ci'][0]:+.1f} to {p['ci'][1]:+.1f})" if p['ci'] else '')
+    s = f"{h.upper()}+EVLF minus {h.upper()} is {p['mean']:+.1f} points" + (
+        f" (95% interval {p['ci'][0]:+.1f} to {p['ci'][1]:+.1f})" if p['ci'] else ''
+    )
     v = _verdict_now(p)
     s += f": {v}"
     if v == 'not resolved at this n':
-        s += f" (the same mean and spread would need {p['n_to_resolve']} distillation seeds)" if p['n_to_resolve'] else ' (no number of seeds would resolve a mean this small)'
+        s += (
+            f" (the same mean and spread would need {p['n_to_resolve']} distillation seeds)"
+            if p['n_to_resolve']
+            else ' (no number of seeds would resolve a mean this small)'
+        )
     return s
 
 def finding(saved:dict)->str:
-    "One sentence: each +EVLF method against its host (paired, with its interval when the table has one), and the best method."
+    """One sentence: each +EVLF method against its host (paired, with its interval when the table has one), and the best
+    method."""
     res, paired = saved['results'], saved.get('paired')
     best = max(res, key=lambda m: res[m]['final_mean'])
     if paired:
         n = len(next(iter(paired.values()))['per_distill_seed'])
         ci = {m: r.get('final_ci95') for m, r in res.items()}
         clear = all(ci[best] and ci[m] and ci[best][0] > ci[m][1] for m in res if m != best)
-        return ('Here ' + '; '.join(_effect(h, p) for h, p in paired.items()) + f', over {n} distilled sets. The highest mean is {best} '
-                f'({res[best]["final_mean"]:.1f}), ' + ('clear of every other interval.' if clear else 'inside the intervals of the others.'))
+        return (
+            'Here '
+            + '; '.join(_effect(h, p) for h, p in paired.items())
+            + f', over {n} distilled sets. The highest mean is {best} ({res[best]["final_mean"]:.1f}), '
+            + ('clear of every other interval.' if clear else 'inside the intervals of the others.')
+        )
     parts = []
-    for host in ('d4m', 'mgd3'):
+    from evlf.sampler import host_names
+    for host in host_names(fuses=True):
         if host in res and f'{host}+evlf' in res:
             a, b = res[f'{host}+evlf'], res[host]
             d = a['final_mean'] - b['final_mean']
             spread = max(a['final_std'], b['final_std'])
-            parts.append(f"{host.upper()}+EVLF is {abs(d):.1f} points {'above' if d > 0 else 'below' if d < 0 else 'level with'} {host.upper()} "
-                         f"({a['final_mean']:.1f} vs {b['final_mean']:.1f}; student-seed std up to {spread:.1f})")
+            parts.append(
+                f"{host.upper()}+EVLF is {abs(d):.1f} points {'above' if d > 0 else 'below' if d < 0 else 'level with'}"
+                f" {host.upper()} ({a['final_mean']:.1f} vs {b['final_mean']:.1f}; student-seed std up to {spread:.1f})"
+            )
     return 'Here ' + ' and '.join(parts) + f"; the best method is {best} ({res[best]['final_mean']:.1f})."
 
 # %% ../nbs/05c_report.ipynb #01a19556
-MOVES = Path('figures/bench/main_table_moves.json')  # the main table before the references' conventions (bench/table_moves.py)
+# the main table before the references' conventions (bench/table_moves.py)
+MOVES = Path('figures/bench/main_table_moves.json')
 
 def _moves(path, repo, moves)->dict:
     "Per method, the earlier run's numbers and the change, when `moves` is a record of the table at `path`; else {}."
@@ -523,66 +775,130 @@ def _moves(path, repo, moves)->dict:
     rec = load_json(f)
     return rec['moves'] if Path(rec['table']) == Path(path) else {}
 
-SETTINGS = (Path('figures/tables/fashion-half'),)  # other settings whose paired effects join the README's (the denoiser never saw the classes)
+# other settings whose paired effects join the README's (the denoiser never saw the classes)
+SETTINGS = (Path('figures/tables/fashion-half'),)
 
 def paired_rows(folder, # a folder of 05_eval runs (`ipc<N>-net<X>/table_*.json`)
                 repo='.')->list:
-    "Every paired effect of EVLF in the runs of `folder` made with two or more distillation seeds: host, IPC, net, the difference and its design."
+    """Every paired effect of EVLF in the runs of `folder` made with two or more distillation seeds: host, IPC, net, the
+    difference and its design."""
     rows, f = [], Path(repo)/folder
     if not f.is_dir(): return rows
     for (net, ipc), r in _read_runs(f).items():
         t = r['t']
         for h, p in (t.get('paired') or {}).items():
             if p['n'] < 2: continue
-            rows.append(dict(backbone=t['params']['backbone'], host=h, ipc=ipc, net=net, sets=p['n'], students=len(t['params']['seeds']),
-                             fusion=t['params'].get('fusion_seeds', 'shipped'), file=r['file'], **{k: p[k] for k in ('mean', 'ci', 'n_to_resolve')},
-                             verdict=_verdict_now(p)))
+            rows.append(
+                dict(
+                    backbone=t['params']['backbone'],
+                    host=h,
+                    ipc=ipc,
+                    net=net,
+                    sets=p['n'],
+                    students=len(t['params']['seeds']),
+                    fusion=t['params'].get('fusion_seeds', 'shipped'),
+                    file=r['file'],
+                    **{k: p[k] for k in ('mean', 'ci', 'n_to_resolve')},
+                    verdict=_verdict_now(p)
+                )
+            )
     return sorted(rows, key=lambda q: (q['host'], NETS.index(q['net']) if q['net'] in NETS else 9, q['ipc']))
 
-def readme_block(path=MAIN_TABLE, # a table's JSON as 05_eval writes it
-                 repo='.', # the repository root (paths in the block are relative to it)
-                 moves=None, # a record of what moved since an earlier run of that table (None: no column)
-                 also=SETTINGS, # further folders of 05_eval runs whose paired effects join the table, after the main folder's
-                )->str:
-    "The README's headline: the main table (mean and interval over distilled sets), EVLF's paired effect at every IPC run, and the finding."
+def readme_block(
+    path=MAIN_TABLE,  # a table's JSON as 05_eval writes it
+    repo='.',  # the repository root (paths in the block are relative to it)
+    moves=None,  # a record of what moved since an earlier run of that table (None: no column)
+    also=SETTINGS,  # further folders of 05_eval runs whose paired effects join the table, after the main folder's
+) -> str:
+    """The README's headline: the main table (mean and interval over distilled sets), EVLF's paired effect at every IPC
+    run, and the finding."""
     saved = load_json(Path(repo)/path)
     P, pr, res = saved['params'], saved['protocol'], saved['results']
     pub = PUBLISHED.get(P['dataset'], {})
     mv = _moves(path, repo, moves)
-    rows = ['| method | final (ours) | sd between sets | sd between students | best (ours, papers\' convention) | published |' + (' final, earlier conventions |' if mv else ''),
-            '|---|---|---|---|---|---|' + ('---|' if mv else '')]
+    rows = [
+        '| method | final (ours) | sd between sets | sd between students | best (ours, papers\' convention) |'
+        ' published |'
+        + (' final, earlier conventions |' if mv else ''),
+        '|---|---|---|---|---|---|' + ('---|' if mv else ''),
+    ]
     D, S = P.get('distill_seeds', [P.get('distill_seed', 0)]), P['seeds']
     S = S if isinstance(S, int) else len(S)
     for m, r in res.items():
         was = f" {_pm(mv[m]['before'], 'final')} ({mv[m]['final_change']:+.1f}) |" if m in mv else ' |' if mv else ''
         sds = [_sd(_between(r)) or '', _sd(r.get('final_within_sd')) or ('n/a' if S == 1 else '')]
-        rows.append(f"| {m} | {_mean_ci(r, 'final')} | {sds[0]} | {sds[1]} | {_mean_ci(r, 'best')} | {pub.get(m, {}).get(P['ipc'], '')} |{was}")
-    ref = [f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub]
+        rows.append(
+            f"| {m} | {_mean_ci(r, 'final')} | {sds[0]} | {sds[1]} | {_mean_ci(r, 'best')} |"
+            f" {pub.get(m, {}).get(P['ipc'], '')} |{was}"
+        )
+    ref = [
+        f'{m} {pub[m].get(0 if m == "whole dataset" else P["ipc"])}' for m in ('DC', 'DSA', 'whole dataset') if m in pub
+    ]
     if ref: rows.append(f"| published only: {pub['protocol']} | | | | | {' / '.join(ref)} |" + (' |' if mv else ''))
-    head = (f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']}, {pr['epochs']} epochs), "
-            f"{len(D)} distilled sets per method (distillation seeds {', '.join(map(str, D))}) x {S} student seed{'s'*(S > 1)} each; test accuracy in %, "
-            + ('mean and 95% t-interval over the sets' if len(D) > 1 else 'mean +- std over the student seeds')
-            + ("; one student per set, so the sd between sets holds the students' noise too (`nbs/11_variance.ipynb` splits them):"
-               if S == 1 and len(D) > 1 else ':'))
+    head = (
+        f"{P['dataset']}, IPC {P['ipc']}, backbone `{P['backbone']}`, protocol `{pr['name']}` ({P['net']},"
+        f" {pr['epochs']} epochs), {len(D)} distilled sets per method (distillation seeds {', '.join(map(str, D))}) x"
+        f" {S} student seed{'s'*(S > 1)} each; test accuracy in %, "
+        + ('mean and 95% t-interval over the sets' if len(D) > 1 else 'mean +- std over the student seeds')
+        + (
+            "; one student per set, so the sd between sets holds the students' noise too (`nbs/11_variance.ipynb`"
+            " splits them):"
+            if S == 1 and len(D) > 1
+            else ':'
+        )
+    )
     folders = [Path(path).parent.parent, *map(Path, also)]
     eff = [q for f in folders for q in paired_rows(f, repo)]
     where = ' and '.join(f'`{f.as_posix()}`' for f in folders if (Path(repo)/f).is_dir())
-    effects = [] if not eff else ['', f"**Does EVLF help?** Host+EVLF minus host in points of final accuracy, paired by distillation and student seed, "
-                                      f"with its 95% t-interval over distillation seeds (every run of {where} with two or more); an interval holding 0 "
-                                      f"inside +-{SMALL} means an effect smaller than half a point:", '',
-                                  '| backbone | host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |', '|---|---|---|---|---|---|---|---|---|'] + \
-        [f"| {q['backbone']} | {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f}, {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} | "
-         f"{'one per set' if q['fusion'] == 'distill' else 'shipped'} |" for q in eff]
-    moved = ('' if not mv else f" The last column is the same table before the references' conventions became the defaults "
-             f"(`{Path(moves).as_posix()}`: {load_json(Path(repo)/moves)['what_changed']}).")
-    return '\n'.join([_MARKS[0].format(src=f'`{Path(path).as_posix()}`'), head, '', *rows, *effects, '', finding(saved) + moved, _MARKS[1]])
+    effects = (
+        []
+        if not eff
+        else [
+            '',
+            (
+                "**Does EVLF help?** Host+EVLF minus host in points of final accuracy, paired by distillation and"
+                f" student seed, with its 95% t-interval over distillation seeds (every run of {where} with two or"
+                f" more); an interval holding 0 inside +-{SMALL} means an effect smaller than half a point:"
+            ),
+            '',
+            '| backbone | host | IPC | net | difference | 95% interval | verdict | sets x students | fusion module |',
+            '|---|---|---|---|---|---|---|---|---|',
+        ]
+        + [
+            f"| {q['backbone']} | {q['host']} | {q['ipc']} | {q['net']} | {q['mean']:+.2f} | [{q['ci'][0]:+.2f},"
+            f" {q['ci'][1]:+.2f}] | {q['verdict']} | {q['sets']} x {q['students']} |"
+            f" {'one per set' if q['fusion'] == 'distill' else 'shipped'} |"
+            for q in eff
+        ]
+    )
+    moved = (
+        ''
+        if not mv
+        else (
+            " The last column is the same table before the references' conventions became the defaults "
+            f"(`{Path(moves).as_posix()}`: {load_json(Path(repo)/moves)['what_changed']})."
+        )
+    )
+    return '\n'.join(
+        [
+            _MARKS[0].format(src=f'`{Path(path).as_posix()}`'),
+            head,
+            '',
+            *rows,
+            *effects,
+            '',
+            finding(saved) + moved,
+            _MARKS[1],
+        ]
+    )
 
 def sync_readme(readme='README.md', path=MAIN_TABLE, repo='.')->bool:
     "Rewrite the headline table between the markers of `readme` from `path`; True if the file changed."
     f = Path(repo)/readme
     text = f.read_text()
     pat = re.compile(re.escape(_MARKS[0]).replace(re.escape('{src}'), '.*?') + '.*?' + re.escape(_MARKS[1]), re.S)
-    if not pat.search(text): raise ValueError(f'{f}: no headline-table markers ({_MARKS[1]!r}); add them where the table goes')
+    if not pat.search(text):
+        raise ValueError(f'{f}: no headline-table markers ({_MARKS[1]!r}); add them where the table goes')
     new = pat.sub(lambda _: readme_block(path, repo), text)
     if new != text:
         with atomic_write(f) as fh: fh.write(new)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_sampler.ipynb #1c145139
 from __future__ import annotations
-import copy, hashlib, inspect, json, math, os, shutil, tempfile
+import copy, dataclasses, hashlib, importlib, inspect, json, math, os, re, shutil, tempfile
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
@@ -15,19 +15,40 @@ from diffusers.models.embeddings import LabelEmbedding
 from diffusers.utils.torch_utils import randn_tensor
 from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion_img2img import StableDiffusionImg2ImgPipeline
 import evlf
-from .core import (check_choice, check_int, check_float, cache_dir, atomic_dir, save_json, load_json, versions, fingerprint, cpu_threads,
-                       check_writable, entry_lock, read_cached, save_tensors, load_tensors, seal_dir, check_dir, Damaged)
-from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, SET_FORMAT, imagenet_classes, images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
+from evlf.core import (
+    check_choice,
+    check_int,
+    check_float,
+    cache_dir,
+    atomic_dir,
+    save_json,
+    load_json,
+    versions,
+    fingerprint,
+    cpu_threads,
+    check_writable,
+    entry_lock,
+    read_cached,
+    save_tensors,
+    load_tensors,
+    seal_dir,
+    check_dir,
+    Damaged,
+)
+from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, SET_FORMAT, imagenet_classes
+from .data import images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
 
 # %% auto #0
-__all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'METHODS',
-           'FINETUNE_RECIPE', 'HOST_DEFAULTS', 'HOSTS', 'image_generators', 'dataset_fingerprint', 'encode_class',
+__all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'UNSET',
+           'FINETUNE_RECIPE', 'FINETUNE_DEFAULTS', 'image_generators', 'dataset_fingerprint', 'encode_class',
            'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler', 'mode_guided',
-           'MGD3Pipeline', 'difffit_parameters', 'finetune_denoiser', 'check_host_settings', 'distill_params',
-           'check_fusion_model', 'check_options', 'get_fusion', 'distill', 'finetuned_denoiser', 'get_backbone',
-           'distilled_name', 'distilled']
+           'MGD3Pipeline', 'difffit_parameters', 'minimax_terms', 'finetune_denoiser', 'HostConfig', 'D4MConfig',
+           'MGD3Config', 'DiTConfig', 'Host', 'register_host', 'host_names', 'method_names', 'get_host', 'parse_method',
+           'load_plugins', 'RandomHost', 'D4MHost', 'MGD3Host', 'DiTHost', 'MinimaxHost', 'for_backbone',
+           'check_host_settings', 'distill_params', 'check_fusion_model', 'check_options', 'get_fusion', 'distill',
+           'finetuned_denoiser', 'get_backbone', 'distilled_name', 'distilled']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -52,7 +73,9 @@ def _match_channels(x:torch.Tensor, c:int)->torch.Tensor:
 # %% ../nbs/04_sampler.ipynb #ddfca4ae
 def _vae_channels(bb)->int: return bb.vae.config.in_channels
 
-DISTILL_THREADS = 2  # torch and OpenMP threads of every set-making computation on a CPU (None: leave them); the count the committed sets were made with
+# torch and OpenMP threads of every set-making computation on a CPU (None: leave them); the count the committed sets
+# were made with
+DISTILL_THREADS = 2
 
 def _pinned(bb):
     "A context that runs on `DISTILL_THREADS` threads when backbone `bb` is on a CPU (float bits move with the count)."
@@ -77,10 +100,22 @@ def encode_class(ds, # a dataset with `.targets`
     "Unscaled VAE latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
     idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
     def enc():
-        with _pinned(bb): return torch.cat([bb.encode_images(_match_channels(images_of(ds, idx[i:i+batch_size]), _vae_channels(bb))).float().cpu()
-                                            for i in range(0, len(idx), batch_size)])
+        with _pinned(bb):
+            return torch.cat(
+                [
+                    bb.encode_images(_match_channels(images_of(ds, idx[i : i + batch_size]), _vae_channels(bb)))
+                    .float()
+                    .cpu()
+                    for i in range(0, len(idx), batch_size)
+                ]
+            )
     if not cache: return enc()
-    return _cached(cache_dir('latents', create=False)/f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'/f'{label:05d}.safetensors', enc)
+    return _cached(
+        cache_dir('latents', create=False)
+        / f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'
+        / f'{label:05d}.safetensors',
+        enc,
+    )
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -141,7 +176,8 @@ def _predict_eps(denoiser, x, t, cond)->torch.Tensor:
     return _model_output(denoiser, x, t, cond)[:, :x.shape[1]]
 
 def _guided_output(denoiser, x, t, cond, uncond, guidance_scale:float, cfg_channels:int|None=None)->torch.Tensor:
-    "Classifier-free guidance on the first `cfg_channels` noise channels (None: all); the rest is the conditional output."
+    """Classifier-free guidance on the first `cfg_channels` noise channels (None: all); the rest is the conditional
+    output."""
     if uncond is None or guidance_scale <= 1: return _model_output(denoiser, x, t, cond)
     o_u, o_c = _model_output(denoiser, torch.cat([x, x]), t, torch.cat([uncond, cond])).chunk(2)
     k = cfg_channels or x.shape[1]
@@ -153,7 +189,8 @@ SCHEDULERS = dict(pndm=PNDMScheduler, ddim=DDIMScheduler, ddpm=DDPMScheduler, eu
 def host_scheduler(name:str, # one of `SCHEDULERS`
                    config, # the backbone's scheduler config (its betas and offsets are kept)
                   ):
-    "The diffusers scheduler `name`, built from a backbone's scheduler config (PNDM as SD-1.5 runs it: no Runge-Kutta warm-up)."
+    """The diffusers scheduler `name`, built from a backbone's scheduler config (PNDM as SD-1.5 runs it: no Runge-Kutta
+    warm-up)."""
     extra = dict(skip_prk_steps=True) if name == 'pndm' else {}
     return SCHEDULERS[check_choice('scheduler', name, SCHEDULERS)].from_config(config, **extra)
 
@@ -168,11 +205,19 @@ class _LatentPipeline(DiffusionPipeline):
         "The conditional and unconditional inputs for a batch of `n`."
         dev = self._execution_device
         if _text_conditioned(self.denoiser):
-            if prompt_embeds is None: raise ValueError('this denoiser is text-conditioned: pass prompt_embeds [B, L, D]')
+            if prompt_embeds is None:
+                raise ValueError('this denoiser is text-conditioned: pass prompt_embeds [B, L, D]')
             cond = prompt_embeds.to(dev, self.denoiser.dtype).expand(n, -1, -1)
             if guidance_scale > 1 and negative_prompt_embeds is None:
-                raise ValueError(f'guidance_scale={guidance_scale} needs negative_prompt_embeds (the empty prompt for plain guidance)')
-            unc = None if negative_prompt_embeds is None else negative_prompt_embeds.to(dev, self.denoiser.dtype).expand(n, -1, -1)
+                raise ValueError(
+                    f'guidance_scale={guidance_scale} needs negative_prompt_embeds (the empty prompt for plain'
+                    ' guidance)'
+                )
+            unc = (
+                None
+                if negative_prompt_embeds is None
+                else negative_prompt_embeds.to(dev, self.denoiser.dtype).expand(n, -1, -1)
+            )
             return cond, unc
         if class_labels is None: raise ValueError('this denoiser is class-conditioned: pass class_labels')
         cond = torch.as_tensor(class_labels, device=dev).reshape(-1).expand(n)
@@ -188,7 +233,9 @@ class _LatentPipeline(DiffusionPipeline):
         check_choice('output_type', output_type, ('latent', 'pt', 'np', 'pil'))
         images = latents
         if output_type != 'latent':
-            images = (self.vae.decode(latents.to(self.vae.dtype)/self.vae.config.scaling_factor).sample/2 + 0.5).clamp(0, 1)
+            images = (
+                self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample / 2 + 0.5
+            ).clamp(0, 1)
             if output_type != 'pt': images = images.permute(0, 2, 3, 1).float().cpu().numpy()
             if output_type == 'pil': images = self.numpy_to_pil(images)
         self.maybe_free_model_hooks()
@@ -200,17 +247,19 @@ class D4MPipeline(_LatentPipeline):
     get_timesteps = StableDiffusionImg2ImgPipeline.get_timesteps
 
     @torch.no_grad()
-    def __call__(self,
-                 image:torch.Tensor, # start latents (scaled prototypes) `[B, C, h, w]`
-                 prompt_embeds:torch.Tensor|None=None, # text token states `[1 or B, L, D]` (text-conditioned denoiser)
-                 negative_prompt_embeds:torch.Tensor|None=None, # negative prompt tokens, the unconditional branch of CFG
-                 class_labels=None, # class label(s) (class-conditioned denoiser; the null class is unconditional)
-                 strength:float=0.7, # share of the schedule the start latents are noised to
-                 num_inference_steps:int=50, # scheduler steps for strength 1
-                 guidance_scale:float=8.0, # classifier-free guidance scale (<= 1: none)
-                 generator=None, # a torch.Generator or one per image
-                 output_type:str='latent', # 'latent' (scaled), or decoded: 'pt', 'np', 'pil'
-                 return_dict:bool=True):
+    def __call__(
+        self,
+        image: torch.Tensor,  # start latents (scaled prototypes) `[B, C, h, w]`
+        prompt_embeds: torch.Tensor | None = None,  # text token states `[1 or B, L, D]` (text-conditioned denoiser)
+        negative_prompt_embeds: torch.Tensor | None = None,  # negative prompt tokens, the unconditional branch of CFG
+        class_labels=None,  # class label(s) (class-conditioned denoiser; the null class is unconditional)
+        strength: float = 0.7,  # share of the schedule the start latents are noised to
+        num_inference_steps: int = 50,  # scheduler steps for strength 1
+        guidance_scale: float = 8.0,  # classifier-free guidance scale (<= 1: none)
+        generator=None,  # a torch.Generator or one per image
+        output_type: str = 'latent',  # 'latent' (scaled), or decoded: 'pt', 'np', 'pil'
+        return_dict: bool = True,
+    ):
         check_float('strength', strength, min=0, max=1, min_open=True)
         dev, dtype = self._execution_device, self.denoiser.dtype
         cond, uncond = self._conditions(len(image), prompt_embeds, negative_prompt_embeds, class_labels, guidance_scale)
@@ -234,7 +283,8 @@ def mgd3_scheduler(config, # the backbone's scheduler config (its betas are kept
                    timestep_spacing:str='linspace', # 'linspace': DiT's respacing, 999 ... 0
                   )->DDPMScheduler:
     "The DDPM scheduler MGD3 samples with: DiT's respaced timesteps and variance, the predicted x0 never clipped."
-    check_choice('variance_type', variance_type, MGD3_VARIANCES); check_choice('timestep_spacing', timestep_spacing, SPACINGS)
+    check_choice('variance_type', variance_type, MGD3_VARIANCES)
+    check_choice('timestep_spacing', timestep_spacing, SPACINGS)
     return DDPMScheduler.from_config(config, variance_type=variance_type, timestep_spacing=timestep_spacing,
                                      clip_sample=False, thresholding=False)
 
@@ -263,12 +313,17 @@ def _check_variance(denoiser, # the denoiser that will sample
     "Refuse DiT-only conventions on a denoiser that predicts no variance, before any work."
     learned, C = _learns_variance(denoiser), denoiser.config.in_channels
     if variance_type == 'learned_range' and not learned:
-        raise ValueError(f"variance_type='learned_range' needs a denoiser that predicts its variance ({2*C} output channels, "
-                         f"like DiT-XL/2); this one has {denoiser.config.out_channels}: accepted here: 'fixed_small'")
+        raise ValueError(
+            f"variance_type='learned_range' needs a denoiser that predicts its variance ({2*C} output channels, "
+            f"like DiT-XL/2); this one has {denoiser.config.out_channels}: accepted here: 'fixed_small'"
+        )
     if cfg_channels is not None:
         check_int('cfg_channels', cfg_channels, min=1, max=C)
-        if not learned: raise ValueError(f'cfg_channels={cfg_channels} (DiT\'s guidance of part of the noise channels) needs a denoiser '
-                                         'with learned variance, like DiT-XL/2; accepted for this denoiser: None (all channels)')
+        if not learned:
+            raise ValueError(
+                f'cfg_channels={cfg_channels} (DiT\'s guidance of part of the noise channels) needs a denoiser '
+                'with learned variance, like DiT-XL/2; accepted for this denoiser: None (all channels)'
+            )
 
 class MGD3Pipeline(_LatentPipeline):
     "MGD3: sampling from noise with classifier-free guidance and mode guidance towards one prototype per image."
@@ -295,19 +350,30 @@ class MGD3Pipeline(_LatentPipeline):
         ts, C, m = self.scheduler.timesteps, modes.shape[1], modes.to(dev, dtype)
         latents = randn_tensor(m.shape, generator=generator, device=dev, dtype=dtype)*self.scheduler.init_noise_sigma
         for i, t in enumerate(self.progress_bar(ts)):
-            out = _guided_output(self.denoiser, self.scheduler.scale_model_input(latents, t), t, cond, uncond, guidance_scale, cfg_channels)
+            out = _guided_output(
+                self.denoiser,
+                self.scheduler.scale_model_input(latents, t),
+                t,
+                cond,
+                uncond,
+                guidance_scale,
+                cfg_channels,
+            )
             prev = self._step(out[:, :2*C] if learned else out[:, :C], t, latents, generator)
             if mode_guidance > 0 and mode_guided(i, len(ts), stop_t):
                 a_t = self.scheduler.alphas_cumprod[int(t)].to(dev, dtype)
                 x0 = (latents - (1 - a_t).sqrt()*out[:, :C])/a_t.sqrt()
-                std = _step_std(self.scheduler, t, self.scheduler.previous_timestep(t), out[:, C:2*C] if learned else None)
+                std = _step_std(
+                    self.scheduler, t, self.scheduler.previous_timestep(t), out[:, C : 2 * C] if learned else None
+                )
                 prev = prev - mode_guidance*std*(x0 - m)
             latents = prev
         return self._output(latents, output_type, return_dict)
 
 # %% ../nbs/04_sampler.ipynb #84eacab8
-FINETUNE_RECIPES = ('full', 'difffit')
-FINETUNE_ON = ('fused', 'plain')  # which latents fine-tuning learns (`finetune_on`): the fused ones (EVLF's Eq. 13) or the plain ones
+FINETUNE_RECIPES = ('full', 'difffit', 'minimax')
+# which latents fine-tuning learns (`finetune_on`): the fused ones (EVLF's Eq. 13) or the plain ones
+FINETUNE_ON = ('fused', 'plain')
 _NORMS = (torch.nn.LayerNorm, torch.nn.GroupNorm, torch.nn.BatchNorm2d)
 
 def difffit_parameters(model)->list:
@@ -348,7 +414,8 @@ def _tie_embedders(model)->bool:
     blocks = getattr(model, 'transformer_blocks', [])
     if len(blocks) < 2 or not hasattr(blocks[0].norm1, 'emb'): return False
     first = blocks[0].norm1.emb.state_dict()
-    if not all(all(torch.equal(v, b.norm1.emb.state_dict()[k]) for k, v in first.items()) for b in blocks[1:]): return False
+    if not all(all(torch.equal(v, b.norm1.emb.state_dict()[k]) for k, v in first.items()) for b in blocks[1:]):
+        return False
     for b in blocks[1:]: b.norm1.emb = blocks[0].norm1.emb
     return True
 
@@ -366,7 +433,8 @@ def _vb_term(scheduler, # the training scheduler (all its timesteps)
              eps:torch.Tensor, # predicted noise (used detached: the bound trains the variance only)
              v:torch.Tensor, # the predicted variance output in [-1, 1] (learned range)
             )->torch.Tensor:
-    "DiT's variational-bound term per sample, in bits per dimension: KL to the true posterior, the decoder NLL at t = 0."
+    """DiT's variational-bound term per sample, in bits per dimension: KL to the true posterior, the decoder NLL at t =
+    0."""
     ac = scheduler.alphas_cumprod.to(x0.device, torch.float64)
     ac_prev = torch.cat([ac.new_ones(1), ac[:-1]]); betas = 1 - ac/ac_prev
     post = betas*(1 - ac_prev)/(1 - ac); log_post = torch.cat([post[1:2], post[1:]]).log()  # clipped at t = 0, as DiT
@@ -378,9 +446,37 @@ def _vb_term(scheduler, # the training scheduler (all its timesteps)
     kl = 0.5*(-1 + log_var - f(log_post) + (f(log_post) - log_var).exp() + (mean_true - mean)**2*(-log_var).exp())
     inv = (-0.5*log_var).exp(); d = x0 - mean
     cdf_hi, cdf_lo = _gaussian_cdf(inv*(d + 1/255)), _gaussian_cdf(inv*(d - 1/255))
-    nll = -torch.where(x0 < -0.999, cdf_hi.clamp(min=1e-12).log(),
-                       torch.where(x0 > 0.999, (1 - cdf_lo).clamp(min=1e-12).log(), (cdf_hi - cdf_lo).clamp(min=1e-12).log()))
+    nll = -torch.where(
+        x0 < -0.999,
+        cdf_hi.clamp(min=1e-12).log(),
+        torch.where(x0 > 0.999, (1 - cdf_lo).clamp(min=1e-12).log(), (cdf_hi - cdf_lo).clamp(min=1e-12).log()),
+    )
     return torch.where(t.view(-1, 1, 1, 1) == 0, nll, kl).flatten(1).mean(1)/math.log(2)
+
+# %% ../nbs/04_sampler.ipynb #67ddeead
+def _cosine(a:torch.Tensor, b:torch.Tensor)->torch.Tensor:
+    "Cosine similarity of every row of `a` with every row of `b`, each flattened: `[len(a), len(b)]`."
+    a, b = a.flatten(1), b.flatten(1)
+    return (a @ b.T)/(a.norm(dim=1)[:, None]*b.norm(dim=1)[None])
+
+def minimax_terms(scheduler, xt, t, eps_pred, x0, labels, memories:tuple, rep_weight:float, div_weight:float,
+                  memory_size:int=64)->torch.Tensor:
+    "Minimax's representativeness and diversity terms for one batch; then each class's memories take the batch."
+    a = scheduler.alphas_cumprod.to(xt.device)[t].view(-1, *[1]*(xt.dim() - 1))
+    pred = (xt - (1 - a).sqrt()*eps_pred)/a.sqrt()  # the predicted clean latent, with its gradient
+    real, gen = memories
+    classes = labels.unique().tolist()
+    loss = pred.new_zeros(())
+    for c in classes:
+        m = labels.to(pred.device) == c
+        if real.get(c):
+            loss = loss + rep_weight*(1 - _cosine(pred[m], torch.stack(real[c])).min())/len(classes)
+            loss = loss + div_weight*_cosine(pred[m], torch.stack(gen[c])).max()/len(classes)
+    for c in classes:
+        m = labels.to(pred.device) == c
+        real[c] = (real.get(c, []) + list(x0[m].detach()))[-memory_size:]
+        gen[c] = (gen.get(c, []) + list(pred[m].detach()))[-memory_size:]
+    return loss
 
 # %% ../nbs/04_sampler.ipynb #caa62449
 def _epoch_batches(n:int, batch_size:int, g:torch.Generator)->list:
@@ -388,30 +484,36 @@ def _epoch_batches(n:int, batch_size:int, g:torch.Generator)->list:
     perm = torch.randperm(n, generator=g)
     return [perm[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)] or [perm]
 
-def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a copy is trained)
-                      scheduler, # its training noise scheduler
-                      latents:torch.Tensor, # scaled (fused) latents `[N, C, h, w]`
-                      labels:torch.Tensor, # class index of each latent `[N]`
-                      conds:torch.Tensor, # the condition of each class: text tokens `[K, L, D]` or labels `[K]`
-                      null:torch.Tensor, # the unconditional input for one sample (`bb.null_condition(1)`)
-                      recipe:str='full', # 'full' (every parameter) or 'difffit' (biases, norms, gammas, label embedding)
-                      steps:int|None=None, # optimiser steps (None: one epoch over `latents`)
-                      lr:float=1e-4, # AdamW learning rate
-                      batch_size:int=64, # latents per step
-                      weight_decay:float=1e-2, # AdamW weight decay
-                      ema:float|None=None, # decay of the weights' moving average, which is returned (None: the weights)
-                      uncond_prob:float=0.1, # probability of dropping the condition (keeps CFG working)
-                      seed:int=0, # seed of the batches, timesteps, noise and condition drops
-                      progress:bool=True, # show a progress bar
-                     ):
-    "A copy of `denoiser` fine-tuned with the noise-prediction loss (+ DiT's VB term if it learns its variance)."
+def finetune_denoiser(
+    denoiser,  # the denoiser to start from (not modified: a copy is trained)
+    scheduler,  # its training noise scheduler
+    latents: torch.Tensor,  # scaled (fused) latents `[N, C, h, w]`
+    labels: torch.Tensor,  # class index of each latent `[N]`
+    conds: torch.Tensor,  # the condition of each class: text tokens `[K, L, D]` or labels `[K]`
+    null: torch.Tensor,  # the unconditional input for one sample (`bb.null_condition(1)`)
+    recipe: str = 'full',  # 'full' (every parameter), 'difffit' or 'minimax' (biases, norms, gammas, label embedding)
+    steps: int | None = None,  # optimiser steps (None: one epoch over `latents`)
+    lr: float = 1e-4,  # AdamW learning rate
+    batch_size: int = 64,  # latents per step
+    weight_decay: float = 1e-2,  # AdamW weight decay
+    ema: float | None = None,  # decay of the weights' moving average, which is returned (None: the weights)
+    uncond_prob: float = 0.1,  # probability of dropping the condition (keeps CFG working)
+    seed: int = 0,  # seed of the batches, timesteps, noise and condition drops
+    rep_weight: float = 0.0,  # Minimax's representativeness weight: pulls each predicted x0 towards real latents
+    div_weight: float = 0.0,  # Minimax's diversity weight: pushes it from the predictions of earlier steps
+    memory_size: int = 64,  # latents each class keeps in Minimax's two memories (first in, first out)
+    progress: bool = True,  # show a progress bar
+):
+    """A copy of `denoiser` fine-tuned with the noise-prediction loss (+ DiT's VB term if it learns its variance, +
+    Minimax's two terms when weighted)."""
     check_choice('recipe', recipe, FINETUNE_RECIPES)
     dtype0 = next(denoiser.parameters()).dtype
     model = copy.deepcopy(denoiser).float().train()  # trained in float32 (AdamW on fp16 weights underflows)
     for mod in model.modules():
         if isinstance(mod, LabelEmbedding): mod.eval()  # no label dropout of its own: ours below is seeded
-    sites, tied = (_add_gammas(model), _tie_embedders(model)) if recipe == 'difffit' else ([], False)
-    train = set(difffit_parameters(model)) if recipe == 'difffit' else None
+    subset = recipe in ('difffit', 'minimax')  # both train DiffFit's parameters
+    sites, tied = (_add_gammas(model), _tie_embedders(model)) if subset else ([], False)
+    train = set(difffit_parameters(model)) if subset else None
     for n, q in model.named_parameters(): q.requires_grad_(train is None or n in train)
     params = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -420,7 +522,7 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
     dev, g, T = params[0].device, torch.Generator().manual_seed(seed), scheduler.config.num_train_timesteps
     batches = _epoch_batches(len(latents), batch_size, g)
     steps = len(batches) if steps is None else steps
-    learned = _learns_variance(model)
+    learned, memories = _learns_variance(model), ({}, {})  # Minimax's real and generated memories, per class
     for k in tqdm(range(steps), desc=f'fine-tune ({recipe})', disable=not progress):
         if k and k % len(batches) == 0: batches = _epoch_batches(len(latents), batch_size, g)
         i = batches[k % len(batches)]
@@ -433,6 +535,9 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
         C = x0.shape[1]
         loss = F.mse_loss(out[:, :C], eps)
         if learned: loss = loss + _vb_term(scheduler, x0, xt, t, out[:, :C], out[:, C:]).mean()
+        if rep_weight or div_weight:
+            loss = loss + minimax_terms(scheduler, xt, t, out[:, :C], x0, labels[i], memories, rep_weight, div_weight,
+                                        memory_size)
         opt.zero_grad(set_to_none=True); loss.backward()
         if recipe == 'full': torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -444,76 +549,337 @@ def finetune_denoiser(denoiser, # the denoiser to start from (not modified: a co
     if tied: _untie_embedders(model)
     return model.to(dtype0).eval().requires_grad_(False)
 
+# %% ../nbs/04_sampler.ipynb #e9f51279
+class _Unset:
+    "A config field left to the backbone's default."
+    def __repr__(self): return 'UNSET'
+    def __reduce__(self): return 'UNSET'
+
+UNSET = _Unset()
+
+class HostConfig:
+    """Base of a host's settings dataclass: fields left `UNSET` take the backbone's defaults; a misspelt field is
+    refused."""
+    def __new__(cls, *args, **kwargs):
+        names = [f.name for f in dataclasses.fields(cls)]
+        bad = sorted(set(kwargs) - set(names))
+        if bad: raise ValueError(f'{cls.__name__} has no field {", ".join(bad)}; accepted: {", ".join(names)}')
+        return super().__new__(cls)
+
+    def __post_init__(self):
+        neg = getattr(self, 'negative_prompt', '')
+        if not isinstance(neg, (_Unset, str)):
+            raise ValueError(f'negative_prompt={neg!r} is not valid; accepted: a string')
+        check_host_settings(self.options())
+
+    def options(self)->dict:
+        "The fields that were set, as `distill` keywords."
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not UNSET}
+
+@dataclasses.dataclass
+class D4MConfig(HostConfig):
+    "D4M's settings (Su et al., CVPR 2024): img2img from mini-batch k-means prototypes of the class latents."
+    strength:float = UNSET  # how far each prototype is noised before it is denoised (> 0; 1: from noise)
+    guidance_scale:float = UNSET  # classifier-free guidance weight (>= 0)
+    negative_prompt:str = UNSET  # the prompt guidance steers away from ('': the unconditional input)
+    num_inference_steps:int = UNSET  # denoising steps of the whole schedule (>= 1)
+    scheduler:str = UNSET  # one of `SCHEDULERS`
+    km_expand:int = UNSET  # k-means takes batches of km_expand x IPC latents (>= 1)
+
+@dataclasses.dataclass
+class MGD3Config(HostConfig):
+    "MGD3's settings (Chan-Santiago et al., ICCV 2025): sampling from noise, guided towards k-means modes."
+    num_inference_steps:int = UNSET  # denoising steps (>= 1)
+    guidance_scale:float = UNSET  # classifier-free guidance weight (>= 0)
+    mode_guidance:float = UNSET  # weight of the guidance towards each image's mode (>= 0)
+    stop_t:int = UNSET  # mode guidance acts while the step index (n-1 ... 0) is above this (>= 0)
+    timestep_spacing:str = UNSET  # one of `SPACINGS`
+    variance_type:str = UNSET  # one of `MGD3_VARIANCES` ('learned_range' needs a denoiser that predicts it)
+    cfg_channels:int|None = UNSET  # the noise channels guidance acts on (None: all)
+    km_expand:int = UNSET  # k-means batches of km_expand x IPC latents (>= 1; kept in the set's key)
+
+@dataclasses.dataclass
+class DiTConfig(HostConfig):
+    "Plain class-conditional sampling from noise (DiT's; on a UNet, with the class prompt): MGD3 without its modes."
+    num_inference_steps:int = UNSET  # denoising steps (>= 1)
+    guidance_scale:float = UNSET  # classifier-free guidance weight (>= 0)
+    timestep_spacing:str = UNSET  # one of `SPACINGS`
+    variance_type:str = UNSET  # one of `MGD3_VARIANCES` ('learned_range' needs a denoiser that predicts it)
+    cfg_channels:int|None = UNSET  # the noise channels guidance acts on (None: all)
+
+# %% ../nbs/04_sampler.ipynb #4b7dffa5
+class Host:
+    "A generative distillation method that turns class latents into images: subclass it, then `register_host` it."
+    name:str = None  # its method name; 'name+evlf' is the same host on EVLF's fused latents
+    config:type = None  # its settings: a `HostConfig` dataclass
+    defaults:dict = {}  # backbone name -> its settings there (key None: any other backbone)
+    fuses:bool = True  # whether '+evlf' applies: True when it starts from the class's latents, which fusion changes
+    finetunes:bool = False  # whether 'name+evlf' also fine-tunes the denoiser on fused latents (EVLF's Eq. 13)
+    always_finetunes:bool = False  # whether both arms fine-tune (a host whose method is its fine-tuning: Minimax)
+    finetune_recipe:str|None = None  # its fine-tuning recipe (`FINETUNE_RECIPES`; None: the backbone's EVLF recipe)
+    uses_backbone:bool = True  # False for a method that never runs the diffusion model (`random`)
+
+    def settings(self, backbone)->dict:
+        "Its settings on `backbone`, every one at its default."
+        return dict(for_backbone(self.defaults, backbone))
+
+    def check_denoiser(self, denoiser, p:dict):
+        "Refuse, before any work, a denoiser that the settings `p` cannot sample with."
+
+    def class_latents(self, bb, ds, label:int, fusion, encode_batch:int=256)->torch.Tensor:
+        "The scaled latents of class `label` it starts from (fused where `fusion` is given): every real image's."
+        return fused_class(ds, bb, label, fusion, encode_batch)*bb.scaling_factor
+
+    def initial_latents(self, z:torch.Tensor, ipc:int, seed:int, p:dict)->torch.Tensor:
+        "The `ipc` latents its pipeline starts from, given the class's scaled (fused) latents `z`."
+        raise NotImplementedError
+
+    def pipeline(self, denoiser, bb, p:dict)->tuple:
+        """`(pipeline, keywords of its call)`: a diffusers pipeline called as `pipe(latents, generator=..., **cond,
+        **kw)`."""
+        raise NotImplementedError
+
+    def sample_class(self, bb, ds, label:int, ipc:int, seed:int, p:dict, denoiser, fusion, batch_size=None,
+                     encode_batch:int=256, progress:bool=False)->torch.Tensor:
+        "The `ipc` distilled images `[ipc, C, H, W]` in [0, 1] of class `label`."
+        gens = image_generators(seed, label, ipc)
+        m = self.initial_latents(self.class_latents(bb, ds, label, fusion if p['fusion'] else None, encode_batch),
+                                 ipc, seed, p)
+        if _text_conditioned(denoiser):
+            neg = p.get('negative_prompt') or ''
+            cond = dict(prompt_embeds=bb.text.encode([ds.prompts[label]]).tokens,
+                        negative_prompt_embeds=bb.text.encode([neg]).tokens if neg else bb.null_condition(1))
+        else: cond = dict(class_labels=_class_label(ds, label, denoiser))
+        pipe, kw = self.pipeline(denoiser, bb, p)
+        pipe.set_progress_bar_config(disable=not progress, leave=False)
+        bs, out = batch_size or ipc, []
+        for i in range(0, ipc, bs):
+            lat = pipe(m[i:i+bs], generator=gens[i:i+bs], **cond, **kw).images
+            img = bb.decode_latents(lat/bb.scaling_factor, size=ds.image_size).float().cpu()
+            out.append(_match_channels(img, ds.channels))
+        return torch.cat(out)
+
+    def __repr__(self): return f'{type(self).__name__}({self.name!r})'
+
+_REGISTRY = {}  # host name -> its `Host`, in registration order
+
+def register_host(host, replace:bool=False):
+    "Add `host` (a `Host` subclass or instance): its name, and name+evlf where it `fuses`, become methods everywhere."
+    h = host() if isinstance(host, type) else host
+    if not isinstance(h, Host): raise TypeError(f'host={host!r} is not valid; accepted: a Host subclass or instance')
+    if not isinstance(h.name, str) or not re.fullmatch(r'[a-z][a-z0-9_-]*', h.name) or h.name.endswith('evlf'):
+        raise ValueError(
+            f'{type(h).__name__}.name={h.name!r} is not valid; accepted: lower-case letters, digits, - and _'
+            ', not ending in \'evlf\''
+        )
+    if h.name in _REGISTRY and not replace:
+        raise ValueError(f'host {h.name!r} is registered already (by {type(_REGISTRY[h.name]).__module__}); '
+                         'accepted: another name, or replace=True')
+    if h.uses_backbone:
+        if not (isinstance(h.config, type) and issubclass(h.config, HostConfig) and dataclasses.is_dataclass(h.config)):
+            raise TypeError(f'{type(h).__name__}.config={h.config!r} is not valid; accepted: a HostConfig dataclass')
+        if None not in h.defaults: raise ValueError(f'{type(h).__name__}.defaults lacks the None entry (any backbone)')
+        fields = {f.name for f in dataclasses.fields(h.config)}
+        for b, d in h.defaults.items():
+            if set(d) != fields:
+                raise ValueError(f'{type(h).__name__}.defaults[{b!r}] must set exactly the fields of '
+                                 f'{h.config.__name__}: {", ".join(sorted(fields))}')
+    _REGISTRY[h.name] = h
+    return host
+
+def host_names(fuses:bool|None=None)->tuple:
+    "The registered hosts' names (`fuses=True`: those EVLF can be added to)."
+    return tuple(n for n, h in _REGISTRY.items() if fuses is None or h.fuses == fuses)
+
+def method_names()->tuple:
+    "Every method `distill` accepts: each host, and host+evlf where it fuses."
+    return tuple(m for n, h in _REGISTRY.items() for m in ([n, f'{n}+evlf'] if h.fuses else [n]))
+
+def get_host(name:str)->Host:
+    "The registered host `name`."
+    check_choice('host', name, host_names())
+    return _REGISTRY[name]
+
+def parse_method(method:str)->tuple:
+    "`(host, evlf)`: the registered `Host` a method name runs and whether it runs on fused latents."
+    if not isinstance(method, str) or method.removesuffix('+evlf') not in _REGISTRY:
+        raise ValueError(f'method={method!r} is not valid; accepted: {", ".join(map(repr, method_names()))}')
+    host, evlf = _REGISTRY[method.removesuffix('+evlf')], method.endswith('+evlf')
+    if evlf and not host.fuses:
+        raise ValueError(f'method={method!r} is not valid: host {host.name!r} does not start from class latents, so '
+                         f'fused latents cannot feed it; accepted: {host.name!r}')
+    return host, evlf
+
+def load_plugins(modules)->list:
+    "Import each module named in `modules` (each registers hosts of its own); one that does not import is named."
+    if modules is None: return []
+    if (
+        isinstance(modules, str)
+        or not isinstance(modules, (list, tuple))
+        or not all(isinstance(m, str) for m in modules)
+    ):
+        raise ValueError(f"plugins={modules!r} is not valid; accepted: a list of module names, e.g. ['mypkg.hosts']")
+    for m in modules:
+        try: importlib.import_module(m)
+        except Exception as e:
+            raise ValueError(
+                f'plugins: module {m!r} does not import ({type(e).__name__}: {e}); accepted: an importable '
+                'module (on sys.path) that registers hosts'
+            ) from e
+    return list(modules)
+
+# %% ../nbs/04_sampler.ipynb #9916009d
+_D4M_REF = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50,
+                scheduler='pndm', km_expand=10)
+_MGD3_REF = dict(num_inference_steps=50, guidance_scale=4.0, mode_guidance=0.1, stop_t=25, timestep_spacing='linspace',
+                 variance_type='learned_range', cfg_channels=3, km_expand=10)
+_UNET_VARIANCE = dict(variance_type='fixed_small', cfg_channels=None)  # a UNet predicts no variance
+_D4M_TINY = dict(_D4M_REF, guidance_scale=5.0, negative_prompt='')  # fashion-tiny's choices (the table below)
+_MGD3_TINY = dict(_MGD3_REF, guidance_scale=3.0, timestep_spacing='leading', **_UNET_VARIANCE)
+# MGD3's settings, less its modes
+_DIT_KEYS = ('num_inference_steps', 'guidance_scale', 'timestep_spacing', 'variance_type', 'cfg_channels')
+
+class RandomHost(Host):
+    "Real images drawn at random per class: the baseline of every table (no backbone, no settings)."
+    name, fuses, uses_backbone = 'random', False, False
+    def settings(self, backbone)->dict: return {}
+    def sample_class(self, bb, ds, label, ipc, seed, *args, **kwargs)->torch.Tensor:
+        return images_of(ds, random_subset(ds, label, ipc, seed))  # evlf.data.distill_random's images
+
+class D4MHost(Host):
+    "D4M: img2img from mini-batch k-means prototypes; +evlf fine-tunes the denoiser on fused latents too."
+    name, config, finetunes = 'd4m', D4MConfig, True
+    defaults = {'sd15': _D4M_REF, 'dit256': _D4M_REF, 'fashion-tiny': _D4M_TINY, 'fashion-half': _D4M_TINY,
+                None: _D4M_REF}
+    def initial_latents(self, z, ipc, seed, p): return prototypes(z, ipc, seed, 'minibatch', p['km_expand'])
+    def pipeline(self, denoiser, bb, p):
+        return (D4MPipeline(denoiser, host_scheduler(p['scheduler'], bb.scheduler.config)),
+                {k: p[k] for k in ('strength', 'guidance_scale', 'num_inference_steps')})
+
+class MGD3Host(Host):
+    "MGD3: sampling from noise, guided towards k-means modes of the class latents."
+    name, config = 'mgd3', MGD3Config
+    defaults = {'sd15': {**_MGD3_REF, **_UNET_VARIANCE}, 'dit256': _MGD3_REF, 'fashion-tiny': _MGD3_TINY,
+                'fashion-half': _MGD3_TINY, None: {**_MGD3_REF, **_UNET_VARIANCE}}
+    def check_denoiser(self, denoiser, p): _check_variance(denoiser, p['variance_type'], p['cfg_channels'])
+    def initial_latents(self, z, ipc, seed, p): return prototypes(z, ipc, seed, 'kmeans', p['km_expand'])
+    def pipeline(self, denoiser, bb, p):
+        sch = mgd3_scheduler(bb.scheduler.config, p['variance_type'], p['timestep_spacing'])
+        return MGD3Pipeline(denoiser, sch), {k: p[k] for k in ('guidance_scale', 'num_inference_steps', 'mode_guidance',
+                                                               'stop_t', 'cfg_channels')}
+
+class DiTHost(Host):
+    "Sampling from noise with classifier-free guidance alone (the paper's DiT column): reads no real image."
+    name, config, fuses = 'dit', DiTConfig, False
+    defaults = {b: {k: v for k, v in d.items() if k in _DIT_KEYS} for b, d in MGD3Host.defaults.items()}
+    def check_denoiser(self, denoiser, p): _check_variance(denoiser, p['variance_type'], p['cfg_channels'])
+    def class_latents(self, bb, ds, label, fusion, encode_batch=256): return torch.zeros(0, *bb.latent_shape)
+    def initial_latents(self, z, ipc, seed, p): return z.new_zeros(ipc, *z.shape[1:])  # no modes: only their shape
+    def pipeline(self, denoiser, bb, p):
+        pipe, kw = MGD3Host.pipeline(self, denoiser, bb, {**p, 'mode_guidance': 0.0, 'stop_t': 0})
+        return pipe, kw
+
+class MinimaxHost(DiTHost):
+    "Minimax Diffusion: the denoiser fine-tuned with its two terms (both arms), then sampled as DiT samples."
+    name, fuses, always_finetunes, finetune_recipe = 'minimax', True, True, 'minimax'  # +evlf: fine-tuned on fused
+
+for _h in (RandomHost, D4MHost, MGD3Host, DiTHost, MinimaxHost): register_host(_h)
+
 # %% ../nbs/04_sampler.ipynb #01798f80
-METHODS = ('random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf')
 FINETUNE_RECIPE = dict(  # what a recipe fixes; its steps, lr and batch are settings (`_RECIPE_SETTINGS`)
     full=dict(weight_decay=1e-2, ema=None, per_class=None, posterior='mean'),
     difffit=dict(weight_decay=0.0, ema=0.9999, per_class=1000, posterior='sample',
-                 subset='random_subset'))  # the rule that draws its images, named so that caches made under another are not reused
+                 # the rule that draws its images, named so that caches made under another are not reused
+                 subset='random_subset'),
+    # Minimax's train_dit.py: DiffFit's parameters, every image of a class, its two terms and memories
+    minimax=dict(weight_decay=0.0, ema=0.9999, per_class=None, posterior='sample', subset='random_subset',
+                 rep_weight=0.002, div_weight=0.008, memory=64))
 _RECIPE_SETTINGS = dict(full=dict(finetune_steps=1000, finetune_lr=1e-5, finetune_batch=8),
-                        difffit=dict(finetune_steps=None, finetune_lr=1e-3, finetune_batch=256))
-_D4M_REF = dict(strength=0.7, guidance_scale=8.0, negative_prompt='cartoon, anime, painting', num_inference_steps=50, scheduler='pndm')
-_MGD3_REF = dict(num_inference_steps=50, guidance_scale=4.0, mode_guidance=0.1, stop_t=25, timestep_spacing='linspace',
-                 variance_type='learned_range', cfg_channels=3)
-_UNET_VARIANCE = dict(variance_type='fixed_small', cfg_channels=None)  # a UNet predicts no variance
-HOST_DEFAULTS = {
-    'sd15': dict(d4m=_D4M_REF, mgd3={**_MGD3_REF, **_UNET_VARIANCE}, finetune_recipe='difffit'),
-    'dit256': dict(d4m=_D4M_REF, mgd3=_MGD3_REF, finetune_recipe='difffit'),
-    'fashion-tiny': dict(d4m=dict(strength=0.7, guidance_scale=5.0, negative_prompt='', num_inference_steps=50, scheduler='pndm'),
-                         mgd3=dict(num_inference_steps=50, guidance_scale=3.0, mode_guidance=0.1, stop_t=25,
-                                   timestep_spacing='leading', **_UNET_VARIANCE),
-                         finetune_recipe='difffit', full=dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)),
+                        difffit=dict(finetune_steps=None, finetune_lr=1e-3, finetune_batch=256),
+                        minimax=dict(finetune_steps=12000, finetune_lr=1e-3, finetune_batch=8))  # its run.sh
+FINETUNE_DEFAULTS = {  # backbone -> EVLF's fine-tuning there: its recipe, and what a recipe's settings are on it
+    'fashion-tiny': dict(finetune_recipe='difffit', full=dict(finetune_steps=100, finetune_lr=1e-4, finetune_batch=32)),
+    None: dict(finetune_recipe='difffit'),  # every other backbone: the authors' DiffFit recipe
 }
-HOST_DEFAULTS['fashion-half'] = HOST_DEFAULTS['fashion-tiny']  # the same architecture, VAE and prompts: the same settings, not retuned
+FINETUNE_DEFAULTS['fashion-half'] = FINETUNE_DEFAULTS['fashion-tiny']  # the same UNet and VAE: not retuned
 _RUN_OPTIONS = dict(batch_size=None, encode_batch=256, overwrite=False, root=None, device=None, progress=True)
 _NONE_OK = {'cfg_channels', 'finetune_steps'}  # keys whose None means something (all channels; one epoch)
 
-def _host_defaults(backbone)->dict:
-    "The defaults of a backbone name; 'tiny-<preset>' takes its preset's, other names the reference D4M and a safe MGD3."
+def for_backbone(table:dict, backbone)->dict:
+    "`table`'s entry for a backbone name: 'tiny-<preset>' takes its preset's, a name it lacks the entry under None."
     name = (backbone or '').removeprefix('tiny-')
-    return HOST_DEFAULTS.get(name, dict(d4m=_D4M_REF, mgd3={**_MGD3_REF, **_UNET_VARIANCE}, finetune_recipe='difffit'))
+    return table.get(name, table[None])
 
 # %% ../nbs/04_sampler.ipynb #61eb38a9
 def _method_defaults(method:str, backbone, options:dict)->dict:
     "Every host setting of `method` on `backbone` at its default; the fine-tuning recipe's as the options choose it."
-    if method == 'random': return {}
-    hd = _host_defaults(backbone)
-    recipe = options.get('finetune_recipe') or hd['finetune_recipe']
+    host, evlf = parse_method(method)
+    if not host.uses_backbone: return {}
+    fd = for_backbone(FINETUNE_DEFAULTS, backbone)
+    recipe = options.get('finetune_recipe') or host.finetune_recipe or fd['finetune_recipe']
     check_choice('finetune_recipe', recipe, FINETUNE_RECIPES)
-    ft = {'finetune_recipe': recipe, **_RECIPE_SETTINGS[recipe], **hd.get(recipe, {})}
-    return dict(hd['d4m' if method.startswith('d4m') else 'mgd3'], km_expand=10, fusion=method.endswith('+evlf'),
-                fusion_model=None, fusion_variant='code', finetune=method == 'd4m+evlf', finetune_on=None, **ft)
+    ft = {'finetune_recipe': recipe, **_RECIPE_SETTINGS[recipe], **fd.get(recipe, {})}
+    return dict(host.settings(backbone), fusion=evlf, fusion_model=None, fusion_variant='code',
+                finetune=host.always_finetunes or (evlf and host.finetunes), finetune_on=None, **ft)
 
 def check_host_settings(p:dict)->dict:
     "Host settings checked and normalised, each error naming the setting and what it accepts."
-    for k, lo, opn in (('strength', 0, True), ('guidance_scale', 0, False), ('mode_guidance', 0, False), ('finetune_lr', 0, True)):
+    for k, lo, opn in (
+        ('strength', 0, True),
+        ('guidance_scale', 0, False),
+        ('mode_guidance', 0, False),
+        ('finetune_lr', 0, True),
+    ):
         if k in p: p[k] = check_float(k, p[k], min=lo, min_open=opn)
     for k in ('num_inference_steps', 'km_expand', 'finetune_batch', 'stop_t', 'finetune_steps', 'cfg_channels'):
         if p.get(k) is not None: p[k] = check_int(k, p[k], min=0 if k == 'stop_t' else 1)
-    for k, ok in (('scheduler', SCHEDULERS), ('timestep_spacing', SPACINGS), ('variance_type', MGD3_VARIANCES), ('fusion_variant', VARIANTS)):
+    for k, ok in (
+        ('scheduler', SCHEDULERS),
+        ('timestep_spacing', SPACINGS),
+        ('variance_type', MGD3_VARIANCES),
+        ('fusion_variant', VARIANTS),
+    ):
         if k in p: check_choice(k, p[k], ok)
     for k in ('fusion', 'finetune'):
-        if k in p and not isinstance(p[k], (bool, np.bool_)): raise ValueError(f'{k}={p[k]!r} is not valid; accepted: True, False')
+        if k in p and not isinstance(p[k], (bool, np.bool_)):
+            raise ValueError(f'{k}={p[k]!r} is not valid; accepted: True, False')
     if isinstance(p.get('fusion_model'), (str, Path)): p['fusion_model'] = str(p['fusion_model'])
     return p
 
-def distill_params(method:str, # one of `METHODS`
+def _with_config(host:Host, options:dict)->dict:
+    "`options` with the fields a `config=` dataclass sets (of the host's own config class), each given once."
+    cfg = options.get('config')
+    if cfg is None: return {k: v for k, v in options.items() if k != 'config'}
+    if not host.uses_backbone or not isinstance(cfg, host.config):
+        want = host.config.__name__ if host.uses_backbone else 'None (it has no settings)'
+        raise ValueError(f'config={cfg!r} is not valid for host {host.name!r}; accepted: {want}')
+    twice = sorted(set(cfg.options()) & set(options))
+    if twice: raise ValueError(f'{", ".join(twice)} given both as keywords and in config; accepted: one of the two')
+    return {**{k: v for k, v in options.items() if k != 'config'}, **cfg.options()}
+
+def distill_params(method:str, # one of `method_names()`
                    backbone:str|None=None, # the backbone's name (its defaults apply)
-                   **options, # host settings; see `distill`
+                   **options, # host settings, or `config=` the host's config dataclass; see `distill`
                   )->dict:
     "Every setting that decides a distilled set, defaults filled in and checked."
-    check_choice('method', method, METHODS)
+    host, _ = parse_method(method)
+    options = _with_config(host, options)
     dflt = _method_defaults(method, backbone, options)
-    host_keys = set().union(*(_method_defaults(m, backbone, {}) for m in METHODS[1:]), ['finetune_recipe'])
-    known = set(dflt) | set(_RUN_OPTIONS) | (host_keys if method == 'random' else set())  # 'random' ignores host settings
+    host_keys = set().union(*(_method_defaults(m, backbone, {}) for m in method_names()), ['finetune_recipe'])
+    # a host without a backbone ('random') ignores host settings
+    known = set(dflt) | set(_RUN_OPTIONS) | (host_keys if not host.uses_backbone else set())
     bad = sorted(set(options) - known)
-    if bad: raise ValueError(f'unknown option(s) {", ".join(bad)} for method={method!r}; accepted: {", ".join(sorted(known))}')
+    if bad:
+        raise ValueError(
+            f'unknown option(s) {", ".join(bad)} for method={method!r}; accepted: {", ".join(sorted(known))}'
+        )
     p = {**dflt, **{k: v for k, v in options.items() if k in dflt and (v is not None or k in _NONE_OK)}}
     if not p.get('finetune'):
         for k in [k for k in p if k.startswith('finetune_')]: del p[k]
     elif p.get('finetune_on') is not None:  # fine-tune on the other latents than the prototypes': the central ablation
         check_choice('finetune_on', p['finetune_on'], FINETUNE_ON)
-        if (p['finetune_on'] == 'fused') == bool(p.get('fusion')): p['finetune_on'] = None  # the default, named: the same set
+        # the default, named: the same set
+        if (p['finetune_on'] == 'fused') == bool(p.get('fusion')): p['finetune_on'] = None
     if p.get('finetune_on', 0) is None: del p['finetune_on']
     if not p.get('fusion') and p.get('finetune_on') != 'fused':
         p.pop('fusion_model', None)
@@ -529,12 +895,16 @@ def check_fusion_model(fusion_model)->str|None:
     "None, or a folder holding a saved fusion module, as a string."
     if fusion_model is None: return None
     if not isinstance(fusion_model, (str, Path)) or not (Path(fusion_model)/'config.json').exists():
-        raise ValueError(f'fusion_model={fusion_model!r} is not valid; accepted: None (the shipped module) or a folder with a saved fusion module (config.json)')
+        raise ValueError(
+            f'fusion_model={fusion_model!r} is not valid; accepted: None (the shipped module) or a folder with a saved'
+            ' fusion module (config.json)'
+        )
     return str(fusion_model)
 
 def check_options(options, method:str, backbone:str, fusion_model=None)->dict:
     "Host settings for `distill`, checked by `distill_params` (unknown keys, bad values) before any work."
-    if not isinstance(options, dict): raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
+    if not isinstance(options, dict):
+        raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
     name = backbone[5:] if backbone.startswith('tiny-') else backbone
     distill_params(method, name, **options, **({} if fusion_model is None else {'fusion_model': str(fusion_model)}))
     return dict(options)
@@ -552,7 +922,11 @@ def _get_backbone(backbone, device=None):
 def get_fusion(fusion_model, bb, variant='code'):
     "The EVLF module: given, loaded from a folder, or the one shipped for the backbone; checked on one dummy latent."
     from evlf.fusion import load_fusion
-    f = fusion_model if isinstance(fusion_model, torch.nn.Module) else load_fusion(fusion_model or bb.name, variant=variant, device=bb.device)
+    f = (
+        fusion_model
+        if isinstance(fusion_model, torch.nn.Module)
+        else load_fusion(fusion_model or bb.name, variant=variant, device=bb.device)
+    )
     f = f.to(bb.device).eval()
     _fuse_class(f, torch.zeros(1, *bb.latent_shape), bb.text.encode(['a']).tokens)
     return f
@@ -562,15 +936,18 @@ def _class_label(ds, label:int, denoiser)->int:
     n = denoiser.config.num_embeds_ada_norm
     wnids = getattr(ds, 'wnids', None)
     if wnids is not None and n == 1000: return list(imagenet_classes()).index(wnids[label])
-    if label >= n: raise ValueError(f'class {label} ({ds.classes[label]}) has no label in this denoiser (it knows {n} classes)')
+    if label >= n:
+        raise ValueError(f'class {label} ({ds.classes[label]}) has no label in this denoiser (it knows {n} classes)')
     return label
 
 # %% ../nbs/04_sampler.ipynb #e61f1ee7
 def _finetune_latents(bb, ds, fusion, label:int, recipe:dict, seed:int, encode_batch:int)->torch.Tensor:
-    "The scaled (fused) latents of class `label` a recipe trains on: every posterior mean, or a sample of <= per_class images."
+    """The scaled (fused) latents of class `label` a recipe trains on: every posterior mean, or a sample of <= per_class
+    images."""
     if recipe['posterior'] == 'mean': return fused_class(ds, bb, label, fusion, encode_batch)*bb.scaling_factor
     idx = random_subset(ds, label, recipe['per_class'], seed)
-    g = torch.Generator(bb.device).manual_seed(int(image_generators(seed, label, 2)[1].initial_seed()))  # the posterior sample's own seed, from (seed, label)
+    # the posterior sample's own seed, from (seed, label)
+    g = torch.Generator(bb.device).manual_seed(int(image_generators(seed, label, 2)[1].initial_seed()))
     z = torch.cat([bb.encode_images(_match_channels(images_of(ds, i), _vae_channels(bb)), generator=g).float().cpu()
                    for i in idx.split(encode_batch)])
     return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)*bb.scaling_factor
@@ -581,8 +958,17 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
     prompts = list(ds.prompts)
     rec = FINETUNE_RECIPE[p['finetune_recipe']]
     settings = {k: p[k] for k in ('finetune_recipe', 'finetune_steps', 'finetune_lr', 'finetune_batch')}
-    key = fingerprint(bb.name, fingerprint(den), latent_fingerprint(bb), dataset_fingerprint(ds), None if fusion is None else fingerprint(fusion),
-                      settings, rec, seed, prompts)
+    key = fingerprint(
+        bb.name,
+        fingerprint(den),
+        latent_fingerprint(bb),
+        dataset_fingerprint(ds),
+        None if fusion is None else fingerprint(fusion),
+        settings,
+        rec,
+        seed,
+        prompts,
+    )
     path = cache_dir('finetune', create=False)/f'{bb.name}-{key}'
     par = next(den.parameters())
     with entry_lock(path):
@@ -590,16 +976,38 @@ def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool
         if got is not None: return got.to(par.device, par.dtype).eval().requires_grad_(False)
         return _finetune_now(bb, ds, fusion, p, seed, encode_batch, progress, rec, settings, path)
 
-def _finetune_now(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool, rec:dict, settings:dict, path:Path):
+def _finetune_now(
+    bb, ds, fusion, p: dict, seed: int, encode_batch: int, progress: bool, rec: dict, settings: dict, path: Path
+):
     "Fine-tune the denoiser (Eq. 13) and keep it, sealed, at `path`."
     den, prompts = bb.denoiser, list(ds.prompts)
     zs = [_finetune_latents(bb, ds, fusion, c, rec, seed, encode_batch) for c in range(len(prompts))]
     ys = torch.cat([torch.full((len(z),), c) for c, z in enumerate(zs)])
     text = _text_conditioned(den)
-    conds = bb.text.encode(prompts).tokens if text else torch.tensor([_class_label(ds, c, den) for c in range(len(prompts))])
-    model = finetune_denoiser(den, bb.scheduler, torch.cat(zs), ys, conds, bb.null_condition(1) if text else bb.null_condition(1)[0],
-                              recipe=p['finetune_recipe'], steps=p['finetune_steps'], lr=p['finetune_lr'], batch_size=p['finetune_batch'],
-                              weight_decay=rec['weight_decay'], ema=rec['ema'], seed=seed, progress=progress)
+    conds = (
+        bb.text.encode(prompts).tokens
+        if text
+        else torch.tensor([_class_label(ds, c, den) for c in range(len(prompts))])
+    )
+    model = finetune_denoiser(
+        den,
+        bb.scheduler,
+        torch.cat(zs),
+        ys,
+        conds,
+        bb.null_condition(1) if text else bb.null_condition(1)[0],
+        recipe=p['finetune_recipe'],
+        steps=p['finetune_steps'],
+        lr=p['finetune_lr'],
+        batch_size=p['finetune_batch'],
+        weight_decay=rec['weight_decay'],
+        ema=rec['ema'],
+        rep_weight=rec.get('rep_weight', 0.0),
+        div_weight=rec.get('div_weight', 0.0),
+        memory_size=rec.get('memory', 64),
+        seed=seed,
+        progress=progress,
+    )
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         save_json({'params': settings, 'recipe': rec, 'images': len(ys), 'seed': seed, 'backbone': bb.name,
@@ -608,33 +1016,11 @@ def _finetune_now(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:b
     return model
 
 # %% ../nbs/04_sampler.ipynb #5415bbf2
-def _host_pipeline(method:str, p:dict, denoiser, bb):
-    "The host's pipeline with its scheduler, and the keyword settings of its call."
-    if method.startswith('d4m'):
-        return (D4MPipeline(denoiser, host_scheduler(p['scheduler'], bb.scheduler.config)),
-                {k: p[k] for k in ('strength', 'guidance_scale', 'num_inference_steps')})
-    return (MGD3Pipeline(denoiser, mgd3_scheduler(bb.scheduler.config, p['variance_type'], p['timestep_spacing'])),
-            {k: p[k] for k in ('guidance_scale', 'num_inference_steps', 'mode_guidance', 'stop_t', 'cfg_channels')})
-
-def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, denoiser, fusion, batch_size, encode_batch, progress=False)->torch.Tensor:
-    "The `ipc` distilled images `[ipc, C, H, W]` in [0, 1] of class `label`."
-    if method == 'random': return images_of(ds, random_subset(ds, label, ipc, seed))  # evlf.data.distill_random's images
-    gens = image_generators(seed, label, ipc)
-    tok = bb.text.encode([ds.prompts[label]]).tokens
-    z = fused_class(ds, bb, label, fusion if p['fusion'] else None, encode_batch)*bb.scaling_factor
-    m = prototypes(z, ipc, seed, 'minibatch' if method.startswith('d4m') else 'kmeans', p['km_expand'])
-    if _text_conditioned(denoiser):
-        neg = p.get('negative_prompt') or ''
-        cond = dict(prompt_embeds=tok, negative_prompt_embeds=bb.text.encode([neg]).tokens if neg else bb.null_condition(1))
-    else: cond = dict(class_labels=_class_label(ds, label, denoiser))
-    pipe, kw = _host_pipeline(method, p, denoiser, bb)
-    pipe.set_progress_bar_config(disable=not progress, leave=False)
-    bs = batch_size or ipc
-    out = []
-    for i in range(0, ipc, bs):
-        lat = pipe(m[i:i+bs], generator=gens[i:i+bs], **cond, **kw).images
-        out.append(_match_channels(bb.decode_latents(lat/bb.scaling_factor, size=ds.image_size).float().cpu(), ds.channels))
-    return torch.cat(out)
+def _sample_class(bb, ds, label:int, ipc:int, seed:int, method:str, p:dict, denoiser, fusion, batch_size, encode_batch,
+                  progress=False)->torch.Tensor:
+    "The `ipc` distilled images `[ipc, C, H, W]` in [0, 1] of class `label`, made by `method`'s host."
+    host = parse_method(method)[0]
+    return host.sample_class(bb, ds, label, ipc, seed, p, denoiser, fusion, batch_size, encode_batch, progress)
 
 # %% ../nbs/04_sampler.ipynb #9a1d94fe
 def _check_ipc(ipc, ds)->int:
@@ -642,7 +1028,10 @@ def _check_ipc(ipc, ds)->int:
     counts = torch.bincount(torch.as_tensor(ds.targets), minlength=len(ds.classes))
     lo = int(counts.argmin())
     if isinstance(ipc, (int, np.integer)) and ipc > counts[lo]:
-        raise ValueError(f'ipc={ipc} is more than class {lo} ({ds.classes[lo]}) has ({int(counts[lo])} images); accepted: an integer >= 1 <= {int(counts[lo])}')
+        raise ValueError(
+            f'ipc={ipc} is more than class {lo} ({ds.classes[lo]}) has ({int(counts[lo])} images); accepted: an integer'
+            f' >= 1 <= {int(counts[lo])}'
+        )
     return check_int('ipc', ipc, min=1, max=int(counts[lo]))
 
 # %% ../nbs/04_sampler.ipynb #35482cbe
@@ -653,22 +1042,34 @@ def _fusion_source(p:dict, fusion)->str|None:
     return 'shipped' if p.get('fusion_model') is None else 'object'
 
 def _load_parts(backbone, method:str, p:dict, ds, device)->tuple:
-    "`(backbone, fusion, p)` for `method`, checked against `ds` before any work; `p` gains their fingerprints. All None for 'random'."
-    if method == 'random': return None, None, p
+    """`(backbone, fusion, p)` for `method`, checked against `ds` before any work; `p` gains their fingerprints. All
+    None for a host without a backbone ('random')."""
+    host = parse_method(method)[0]
+    if not host.uses_backbone: return None, None, p
     bb = _get_backbone(backbone, device)
-    fusion = get_fusion(p.get('fusion_model'), bb, p['fusion_variant']) if p['fusion'] or _finetune_fused(p) and p['finetune'] else None
+    fusion = (
+        get_fusion(p.get('fusion_model'), bb, p['fusion_variant'])
+        if p['fusion'] or _finetune_fused(p) and p['finetune']
+        else None
+    )
     if not _text_conditioned(bb.denoiser):
         for c in range(len(ds.classes)): _class_label(ds, c, bb.denoiser)  # every class has a label in the denoiser
-    if method.startswith('mgd3'): _check_variance(bb.denoiser, p['variance_type'], p['cfg_channels'])
-    p = {**p, 'fusion_model': _fusion_source(p, fusion), 'fusion_fingerprint': None if fusion is None else fingerprint(fusion),
-         'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae)}
+    host.check_denoiser(bb.denoiser, p)
+    p = {
+        **p,
+        'fusion_model': _fusion_source(p, fusion),
+        'fusion_fingerprint': None if fusion is None else fingerprint(fusion),
+        'backbone_fingerprint': fingerprint(bb.denoiser, bb.vae),
+    }
     return bb, fusion, p
 
 def _open_writer(out_dir:Path, ds, manifest:dict, overwrite:bool, state)->DistilledWriter:
-    "The set's writer on every process: the main process writes the manifest and clears what a killed run left, the others wait."
+    """The set's writer on every process: the main process writes the manifest and clears what a killed run left, the
+    others wait."""
     if state.is_main_process:
         writer = DistilledWriter(out_dir, ds.classes, manifest, overwrite=overwrite)
-        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)  # left by a killed run (only evlf's: others were refused)
+        # left by a killed run (only evlf's: others were refused)
+        for d in out_dir.glob('.*.tmp'): shutil.rmtree(d, ignore_errors=True)
     state.wait_for_everyone()
     if not state.is_main_process: writer = DistilledWriter(out_dir, ds.classes, manifest)
     return writer
@@ -678,21 +1079,23 @@ def _json_roundtrip(x):
     return json.loads(json.dumps(x, default=str))
 
 # %% ../nbs/04_sampler.ipynb #29c07d73
-def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a dataset object
-            backbone, # a backbone name ('fashion-tiny', 'sd15', 'dit256', 'tiny-sd15', ...) or object; unused by 'random'
-            method:str, # one of `METHODS`: 'random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf'
-            ipc:int, # images per class
-            seed:int=0, # the seed: same seed, same files
-            out_dir='distilled', # the folder of the distilled set
-            **options, # host settings (strength, guidance_scale, negative_prompt, num_inference_steps, scheduler, mode_guidance,
-                       # stop_t, timestep_spacing, variance_type, cfg_channels, km_expand), ablation switches (fusion, finetune,
-                       # finetune_on, fusion_model, finetune_recipe, finetune_steps, finetune_lr, finetune_batch), and run settings
-                       # (batch_size, encode_batch, overwrite, root, device, progress)
-           )->Path:
+def distill(
+    dataset,  # a dataset name (`evlf.data.DATASETS`, train split) or a dataset object
+    backbone,  # a backbone name ('fashion-tiny', 'sd15', 'dit256', 'tiny-sd15', ...) or object; unused by 'random'
+    method: str,  # one of `method_names()`: 'random', 'd4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf' and registered hosts'
+    ipc: int,  # images per class
+    seed: int = 0,  # the seed: same seed, same files
+    out_dir='distilled',  # the folder of the distilled set
+    **options,  # host settings (or `config=` the host's dataclass: `D4MConfig`, `MGD3Config`, ...): strength,
+    # guidance_scale, negative_prompt, num_inference_steps, scheduler, mode_guidance, stop_t, timestep_spacing,
+    # variance_type, cfg_channels, km_expand), ablation switches (fusion, finetune,
+    # finetune_on, fusion_model, finetune_recipe, finetune_steps, finetune_lr, finetune_batch), and run settings
+    # (batch_size, encode_batch, overwrite, root, device, progress)
+) -> Path:
     "Distil `dataset` into `ipc` images per class with `method`, written under `out_dir`; returns its path."
     from accelerate import PartialState
     import contextlib
-    check_choice('method', method, METHODS)
+    parse_method(method)
     if isinstance(backbone, str): check_choice('backbone', backbone, BACKBONES)
     seed = check_int('seed', seed, min=0)
     ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
@@ -705,11 +1108,25 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
     out_dir = check_writable('out_dir', out_dir)
     check_set_folder(out_dir, overwrite=ro['overwrite'])  # a folder evlf did not write is refused before any work
     state = PartialState(cpu=not torch.cuda.is_available() or str(ro['device']).startswith('cpu'))
-    bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'] or (state.device if state.num_processes > 1 else None))
-    manifest = dict(method=method, params={**p, 'ipc': ipc}, seed=seed, ipc=ipc, channels=int(ds.channels), prompts=list(ds.prompts), classes=list(ds.classes),
-                    dataset=ds_name, backbone=None if bb is None else bb.name, image_size=int(ds.image_size), dataset_fingerprint=dataset_fingerprint(ds))
+    bb, fusion, p = _load_parts(
+        backbone, method, p, ds, ro['device'] or (state.device if state.num_processes > 1 else None)
+    )
+    manifest = dict(
+        method=method,
+        params={**p, 'ipc': ipc},
+        seed=seed,
+        ipc=ipc,
+        channels=int(ds.channels),
+        prompts=list(ds.prompts),
+        classes=list(ds.classes),
+        dataset=ds_name,
+        backbone=None if bb is None else bb.name,
+        image_size=int(ds.image_size),
+        dataset_fingerprint=dataset_fingerprint(ds),
+    )
     check_set_folder(out_dir, manifest, ro['overwrite'])
-    with entry_lock(out_dir) if state.num_processes == 1 else contextlib.nullcontext():  # another run making this set: wait, then reuse
+    # another run making this set: wait, then reuse
+    with entry_lock(out_dir) if state.num_processes == 1 else contextlib.nullcontext():
         writer = _open_writer(out_dir, ds, manifest, ro['overwrite'], state)
         todo = writer.missing()
         state.wait_for_everyone()
@@ -717,29 +1134,57 @@ def distill(dataset, # a dataset name (`evlf.data.DATASETS`, train split) or a d
         with _pinned(bb):
             if bb is not None and p['finetune'] and todo:
                 with state.main_process_first():
-                    den = _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, seed, ro['encode_batch'], ro['progress'] and state.is_main_process)
-            for c in tqdm(todo[state.process_index::state.num_processes], desc=f'{method} ipc={ipc}', disable=not (ro['progress'] and state.is_main_process)):
-                writer.write(c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch']))
+                    den = _finetuned(
+                        bb,
+                        ds,
+                        fusion if _finetune_fused(p) else None,
+                        p,
+                        seed,
+                        ro['encode_batch'],
+                        ro['progress'] and state.is_main_process,
+                    )
+            for c in tqdm(
+                todo[state.process_index :: state.num_processes],
+                desc=f'{method} ipc={ipc}',
+                disable=not (ro['progress'] and state.is_main_process),
+            ):
+                writer.write(
+                    c, _sample_class(bb, ds, c, ipc, seed, method, p, den, fusion, ro['batch_size'], ro['encode_batch'])
+                )
         state.wait_for_everyone()
     return out_dir
 
 # %% ../nbs/04_sampler.ipynb #70d238a8
-def finetuned_denoiser(dataset, # a dataset name (or class view) or dataset object: whose real training images it learns
-                       backbone, # a backbone name or object
-                       fused:bool=True, # on fused latents (EVLF's Eq. 13), or on the plain ones (the '+FT only' ablation)
-                       seed:int=0, # the distillation seed it serves (its draw of images, posterior samples and batches)
-                       **options, # fine-tuning and fusion settings of `distill` (finetune_recipe, finetune_steps, fusion_model, ...), root, device, progress
-                      )->torch.nn.Module:
-    "The denoiser `distill` samples with when it fine-tunes (`d4m+evlf`, or `d4m` with `finetune=True`), from the cache when there."
+def finetuned_denoiser(
+    dataset,  # a dataset name (or class view) or dataset object: whose real training images it learns
+    backbone,  # a backbone name or object
+    fused: bool = True,  # on fused latents (EVLF's Eq. 13), or on the plain ones (the '+FT only' ablation)
+    seed: int = 0,  # the distillation seed it serves (its draw of images, posterior samples and batches)
+    **options,  # `distill`'s fine-tuning and fusion settings (finetune_recipe, fusion_model, ...), root, device
+) -> torch.nn.Module:
+    """The denoiser `distill` samples with when it fine-tunes (`d4m+evlf`, or `d4m` with `finetune=True`), from the
+    cache when there."""
     ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
     method = 'd4m+evlf' if fused else 'd4m'
-    p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **{**options, 'finetune': True})
+    p = distill_params(
+        method,
+        backbone if isinstance(backbone, str) else getattr(backbone, 'name', None),
+        **{**options, 'finetune': True}
+    )
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'])
-    with _pinned(bb): return _finetuned(bb, ds, fusion if _finetune_fused(p) else None, p, check_int('seed', seed, min=0), ro['encode_batch'], ro['progress'])
+    with _pinned(bb):
+        return _finetuned(
+            bb,
+            ds,
+            fusion if _finetune_fused(p) else None,
+            p,
+            check_int('seed', seed, min=0),
+            ro['encode_batch'],
+            ro['progress'],
+        )
 
 # %% ../nbs/04_sampler.ipynb #7099b1c2
-HOSTS = ('d4m', 'mgd3')  # the late-fusion hosts EVLF is added to
 _LOADED = {}
 
 def get_backbone(name:str):
@@ -755,16 +1200,23 @@ def _weights_id(backbone:str)->str:
     if backbone.startswith('tiny-') or not folder.is_dir(): return backbone
     h = hashlib.sha1()
     vae = PRESETS.get(backbone, {}).get('vae')  # a preset that borrows another's VAE (fashion-half) depends on it too
-    for f in sorted(folder.rglob('*.safetensors')) + (sorted((WEIGHTS_DIR/vae/'vae').rglob('*.safetensors')) if vae else []): h.update(f.read_bytes())
+    for f in sorted(folder.rglob('*.safetensors')) + (
+        sorted((WEIGHTS_DIR / vae / 'vae').rglob('*.safetensors')) if vae else []
+    ):
+        h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 def _complete(path:Path, ipc:int, n_classes:int)->bool:
-    "Whether `path` holds a finished distilled set of `n_classes` classes with `ipc` images each, every image as evlf wrote it."
+    """Whether `path` holds a finished distilled set of `n_classes` classes with `ipc` images each, every image as evlf
+    wrote it."""
     try: m = load_json(path/'manifest.json')
     except (OSError, ValueError): return False
     cl = m.get('classes', []) if isinstance(m, dict) and m.get('format', 0) >= SET_FORMAT else []
-    return len(cl) == n_classes and all(len(list((path/class_folder(c, n, n_classes)).glob('*.png'))) == ipc
-                                        and class_damage(path/class_folder(c, n, n_classes)) is None for c, n in enumerate(cl))
+    return len(cl) == n_classes and all(
+        len(list((path / class_folder(c, n, n_classes)).glob('*.png'))) == ipc
+        and class_damage(path / class_folder(c, n, n_classes)) is None
+        for c, n in enumerate(cl)
+    )
 
 def _whole_dataset(ds)->bool:
     "Whether `ds` is a whole train split (or class view) named as `evlf.data.get_dataset` names it."
@@ -773,31 +1225,46 @@ def _whole_dataset(ds)->bool:
 
 def _fusion_option(method:str, fusion_model, options:dict)->dict:
     "`{'fusion_model': ...}` where the set uses a fusion module other than the shipped one, else `{}`."
-    uses = method.endswith('evlf') or options.get('fusion') or options.get('finetune_on') == 'fused'
+    uses = parse_method(method)[1] or options.get('fusion') or options.get('finetune_on') == 'fused'
     return {'fusion_model': str(fusion_model)} if fusion_model is not None and uses else {}
 
 def distilled_name(ds, backbone:str, method:str, ipc:int, seed:int=0, fusion_model=None, **options)->str:
-    "The cache folder name of a set: dataset, backbone, method, IPC, seed and a hash of everything that decides its images."
-    p = distill_params(method, backbone[5:] if backbone.startswith('tiny-') else backbone, **options, **_fusion_option(method, fusion_model, options))
-    fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []  # what the recipe fixes decides the set too
-    key = hashlib.sha1(json.dumps([backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed], sort_keys=True, default=str).encode()).hexdigest()[:12]
+    """The cache folder name of a set: dataset, backbone, method, IPC, seed and a hash of everything that decides its
+    images."""
+    p = distill_params(
+        method,
+        backbone[5:] if backbone.startswith('tiny-') else backbone,
+        **options,
+        **_fusion_option(method, fusion_model, options)
+    )
+    # what the recipe fixes decides the set too
+    fixed = [FINETUNE_RECIPE[p['finetune_recipe']]] if 'finetune_recipe' in p else []
+    key = hashlib.sha1(
+        json.dumps(
+            [backbone, _weights_id(backbone), method, ipc, seed, dataset_fingerprint(ds), p, *fixed],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    ).hexdigest()[:12]
     return f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
 
-def distilled(ds, # the real training set (`load_real`)
-              backbone:str, # one of `BACKBONES`
-              method:str, # one of `METHODS`
-              ipc:int, # images per class
-              seed:int=0, # distillation seed
-              fusion_model=None, # folder of a fusion module (None: the shipped one)
-              progress:bool=True, # show the sampler's progress bar
-              keep=None, # a folder where each generated set is kept too (e.g. figures/sets): read back on any machine instead of distilled
-              **options, # host settings (`distill`)
-             )->Path:
+def distilled(
+    ds,  # the real training set (`load_real`)
+    backbone: str,  # one of `BACKBONES`
+    method: str,  # one of `method_names()`
+    ipc: int,  # images per class
+    seed: int = 0,  # distillation seed
+    fusion_model=None,  # folder of a fusion module (None: the shipped one)
+    progress: bool = True,  # show the sampler's progress bar
+    keep=None,  # a folder where each generated set is kept too (e.g. figures/sets): read back instead of distilled
+    **options,  # host settings (`distill`)
+) -> Path:
     "The folder of the distilled set, from the cache, from `keep`, or distilled now (and then kept)."
     fm = _fusion_option(method, fusion_model, options)
     path = cache_dir('distilled')/distilled_name(ds, backbone, method, ipc, seed, fusion_model, **options)
     with entry_lock(path):
-        K, kept = len(ds.classes), None if keep is None or method == 'random' else Path(keep)/path.name  # random sets are cheap to redraw
+        # random sets are cheap to redraw
+        K, kept = len(ds.classes), None if keep is None or method == 'random' else Path(keep)/path.name
         if not _complete(path, ipc, K):
             if kept is not None and kept.exists(): _copy_set(_kept_set(kept, ipc, K), path)
             else: path = _distil_entry(ds, backbone, method, ipc, seed, path, progress, options, fm)
@@ -805,19 +1272,27 @@ def distilled(ds, # the real training set (`load_real`)
         return path
 
 def _kept_set(kept:Path, ipc:int, n_classes:int)->Path:
-    "`kept`, checked: a whole set, every image as evlf wrote it; else refused (a kept set is never distilled again silently)."
+    """`kept`, checked: a whole set, every image as evlf wrote it; else refused (a kept set is never distilled again
+    silently)."""
     if not _complete(kept, ipc, n_classes):
-        raise Damaged(kept, f'is not a whole set of {n_classes} classes x {ipc} images as evlf wrote it; restore it (git checkout -- {kept}) '
-                            'or delete it to distil it again')
+        raise Damaged(
+            kept,
+            f'is not a whole set of {n_classes} classes x {ipc} images as evlf wrote it; restore it (git checkout --'
+            f' {kept}) or delete it to distil it again',
+        )
     return kept
 
 def _copy_set(src:Path, dst:Path):
     "Copy the set folder `src` to `dst` atomically (a copy cut short leaves nothing)."
     with atomic_dir(dst) as tmp: shutil.copytree(src, tmp, dirs_exist_ok=True)
 
-def _distil_entry(ds, backbone:str, method:str, ipc:int, seed:int, path:Path, progress:bool, options:dict, fm:dict)->Path:
+def _distil_entry(
+    ds, backbone: str, method: str, ipc: int, seed: int, path: Path, progress: bool, options: dict, fm: dict
+) -> Path:
     "Make the cache entry `path` of `distilled`."
     if method == 'random' and _whole_dataset(ds):  # the whole real set (or class view): 05_eval's random sets
         return distill_random(ds.name, ipc, seed, root=options.get('root'))
     bb = None if method == 'random' else get_backbone(backbone)
-    return distill(ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm)
+    return distill(
+        ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm
+    )

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest, torch
 from evlf.data import ArrayImages, load_distilled
 from evlf import sampler
-from evlf.sampler import distill, METHODS
+from evlf.sampler import distill, method_names
 
 REPO = Path(__file__).resolve().parents[1]
 OPTS = dict(num_inference_steps=3, finetune_steps=2, finetune_batch=4, progress=False)
@@ -32,7 +32,7 @@ def files(d): return {str(f.relative_to(d)): f.read_bytes() for f in sorted(Path
 @pytest.mark.parametrize('kind', ['sd15', 'dit256'])
 def test_every_method(tmp_path, bbs, kind):
     bb, ds = bbs[kind], tiny_ds()
-    for m in METHODS:
+    for m in method_names():
         kw = {'fusion_model': tiny_fusion(bb)} if m.endswith('evlf') else {}
         out = distill(ds, bb, m, 2, seed=3, out_dir=tmp_path/m, **OPTS, **kw)
         d = load_distilled(out)
