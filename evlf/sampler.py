@@ -465,15 +465,14 @@ def minimax_terms(scheduler, xt, t, eps_pred, x0, labels, memories:tuple, rep_we
     a = scheduler.alphas_cumprod.to(xt.device)[t].view(-1, *[1]*(xt.dim() - 1))
     pred = (xt - (1 - a).sqrt()*eps_pred)/a.sqrt()  # the predicted clean latent, with its gradient
     real, gen = memories
-    classes = labels.unique().tolist()
+    labels = labels.to(pred.device)
+    masks = {c: labels == c for c in labels.unique().tolist()}
     loss = pred.new_zeros(())
-    for c in classes:
-        m = labels.to(pred.device) == c
+    for c, m in masks.items():
         if real.get(c):
-            loss = loss + rep_weight*(1 - _cosine(pred[m], torch.stack(real[c])).min())/len(classes)
-            loss = loss + div_weight*_cosine(pred[m], torch.stack(gen[c])).max()/len(classes)
-    for c in classes:
-        m = labels.to(pred.device) == c
+            loss = loss + rep_weight*(1 - _cosine(pred[m], torch.stack(real[c])).min())/len(masks)
+            loss = loss + div_weight*_cosine(pred[m], torch.stack(gen[c])).max()/len(masks)
+    for c, m in masks.items():  # after the loss: a batch is never compared with itself
         real[c] = (real.get(c, []) + list(x0[m].detach()))[-memory_size:]
         gen[c] = (gen.get(c, []) + list(pred[m].detach()))[-memory_size:]
     return loss
@@ -776,8 +775,7 @@ class DiTHost(Host):
     def class_latents(self, bb, ds, label, fusion, encode_batch=256): return torch.zeros(0, *bb.latent_shape)
     def initial_latents(self, z, ipc, seed, p): return z.new_zeros(ipc, *z.shape[1:])  # no modes: only their shape
     def pipeline(self, denoiser, bb, p):
-        pipe, kw = MGD3Host.pipeline(self, denoiser, bb, {**p, 'mode_guidance': 0.0, 'stop_t': 0})
-        return pipe, kw
+        return MGD3Host.pipeline(self, denoiser, bb, {**p, 'mode_guidance': 0.0, 'stop_t': 0})
 
 class MinimaxHost(DiTHost):
     "Minimax Diffusion: the denoiser fine-tuned with its two terms (both arms), then sampled as DiT samples."
