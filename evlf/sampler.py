@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_sampler.ipynb #1c145139
 from __future__ import annotations
-import copy, dataclasses, hashlib, importlib, inspect, json, math, os, re, shutil, tempfile
+import copy, dataclasses, hashlib, importlib, inspect, json, math, os, re, shutil, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 import torch.nn.functional as F
@@ -483,6 +483,34 @@ def _epoch_batches(n:int, batch_size:int, g:torch.Generator)->list:
     perm = torch.randperm(n, generator=g)
     return [perm[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)] or [perm]
 
+def _save_finetune_state(path, sig:str, k:int, model, opt, avg, g, batches:list, memories:tuple):
+    "Everything a fine-tune needs to go on from step `k`, as safetensors, written atomically."
+    names = {id(q): n for n, q in model.named_parameters()}
+    t = {'step': torch.tensor(k), 'generator': g.get_state(), 'batches': torch.stack(batches),
+         'sig': torch.tensor(list(sig.encode()), dtype=torch.uint8)}
+    t |= {f'param.{names[id(q)]}': q.detach() for q in model.parameters() if q.requires_grad}
+    for i, s in opt.state_dict()['state'].items(): t |= {f'opt.{i}.{n}': v for n, v in s.items()}
+    t |= {f'avg.{i}': a for i, a in enumerate(avg or [])}
+    for which, mem in zip(('real', 'gen'), memories): t |= {f'mem.{which}.{c}': torch.stack(v) for c, v in mem.items()}
+    save_tensors(t, path)
+
+def _load_finetune_state(path, sig:str, model, opt, avg, g)->tuple:
+    "`(step, batches, memories)` of a kept fine-tune state, restoring its weights, optimiser, average and generator."
+    t = load_tensors(path)
+    if bytes(t['sig'].tolist()).decode() != sig:
+        raise ValueError(f'checkpoint={str(path)!r} holds another fine-tune (other data or settings); accepted: a new '
+                         'path, or this one deleted')
+    named, state, memories = dict(model.named_parameters()), {}, ({}, {})
+    for key, v in t.items():
+        kind, _, rest = key.partition('.')
+        if kind == 'param': named[rest].data.copy_(v)
+        elif kind == 'opt': i, n = rest.split('.', 1); state.setdefault(int(i), {})[n] = v
+        elif kind == 'avg': avg[int(rest)].copy_(v)
+        elif kind == 'mem': which, c = rest.split('.'); memories[which == 'gen'][int(c)] = list(v)
+    opt.load_state_dict({**opt.state_dict(), 'state': state})
+    g.set_state(t['generator'])
+    return int(t['step']), list(t['batches']), memories
+
 def finetune_denoiser(
     denoiser,  # the denoiser to start from (not modified: a copy is trained)
     scheduler,  # its training noise scheduler
@@ -502,6 +530,8 @@ def finetune_denoiser(
     div_weight: float = 0.0,  # Minimax's diversity weight: pushes it from the predictions of earlier steps
     memory_size: int = 64,  # latents each class keeps in Minimax's two memories (first in, first out)
     progress: bool = True,  # show a progress bar
+    checkpoint: str | Path | None = None,  # a file keeping the state as it goes: a rerun resumes from it (then deleted)
+    checkpoint_seconds: float = 300.0,  # least seconds between two writes of `checkpoint`
 ):
     """A copy of `denoiser` fine-tuned with the noise-prediction loss (+ DiT's VB term if it learns its variance, +
     Minimax's two terms when weighted)."""
@@ -522,7 +552,14 @@ def finetune_denoiser(
     batches = _epoch_batches(len(latents), batch_size, g)
     steps = len(batches) if steps is None else steps
     learned, memories = _learns_variance(model), ({}, {})  # Minimax's real and generated memories, per class
-    for k in tqdm(range(steps), desc=f'fine-tune ({recipe})', disable=not progress):
+    state = (model, opt, avg, g)
+    sig = fingerprint(recipe, steps, lr, batch_size, weight_decay, ema, uncond_prob, seed, rep_weight, div_weight,
+                      memory_size, latents, labels, conds, null, denoiser)
+    start = 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        start, batches, memories = _load_finetune_state(checkpoint, sig, *state)
+    last = time.monotonic()
+    for k in tqdm(range(start, steps), desc=f'fine-tune ({recipe})', initial=start, total=steps, disable=not progress):
         if k and k % len(batches) == 0: batches = _epoch_batches(len(latents), batch_size, g)
         i = batches[k % len(batches)]
         x0 = latents[i].to(dev, torch.float32); c = conds[labels[i]].to(dev)
@@ -541,11 +578,14 @@ def finetune_denoiser(
         if recipe == 'full': torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if avg is not None: update(avg, [q.detach() for q in params], k)
+        if checkpoint is not None and k + 1 < steps and time.monotonic() - last >= checkpoint_seconds:
+            _save_finetune_state(checkpoint, sig, k + 1, *state, batches, memories); last = time.monotonic()
     with torch.no_grad():
         if avg is not None:
             for q, a in zip(params, avg): q.copy_(a)  # the moving average is what is sampled
     _fold_gammas(model, sites)
     if tied: _untie_embedders(model)
+    if checkpoint is not None: Path(checkpoint).unlink(missing_ok=True)
     return model.to(dtype0).eval().requires_grad_(False)
 
 # %% ../nbs/04_sampler.ipynb #e9f51279
@@ -1005,6 +1045,7 @@ def _finetune_now(
         memory_size=rec.get('memory', 64),
         seed=seed,
         progress=progress,
+        checkpoint=path.with_name(f'{path.name}.partial.safetensors'),  # a rerun resumes a stopped fine-tune
     )
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
