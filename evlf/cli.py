@@ -226,6 +226,8 @@ def _add_distill(sub):
         default=None,
         help='denoiser fine-tuning on/off (default: by method)',
     )
+    d.add_argument('--real-per-class', default=None, type=_whole('real_per_class', 1),
+                   help='distil from this many random real images per class (a quick run; default: all)')
     d.add_argument('--overwrite', action='store_true', help='replace a set made with other parameters')
     d.add_argument('--quiet', action='store_true', help='no progress bars')
 
@@ -278,6 +280,7 @@ def _parser()->_Parser:
     _add_distill(p.commands)
     _add_evaluate(p.commands)
     _add_export(p.commands)
+    _add_train_fusion(p.commands)
     _add_figures(p.commands)
     return p
 
@@ -336,6 +339,34 @@ def _add_export(sub):
     x.add_argument('--sets', default='figures/sets', help="where a table's sets are kept (default: %(default)s)")
     x.add_argument('--layouts', nargs='+', default=list(EXPORT_LAYOUTS), choices=EXPORT_LAYOUTS,
                    help='some of %(choices)s (default: all)')
+
+def _add_train_fusion(sub):
+    "The `train-fusion` subcommand: `evlf.fusion.fit_fusion` (the real set encoded once, cached; resumable per epoch)."
+    t = sub.add_parser(
+        'train-fusion',
+        help="train an EVLF fusion module on a dataset's real latents (for evlf distill --fusion-model)",
+        description=('Encode the real training set with the backbone\'s VAE (cached) and train the fusion module '
+                     '(evlf.fusion.fit_fusion), plainly or under accelerate launch; a rerun resumes after the last '
+                     'finished epoch in OUT/checkpoints. OUT then holds the module and its training_record.json.'),
+    )
+    t.add_argument('--dataset', default='fashion-mnist', type=_typed(_dataset, 'dataset'), metavar='NAME',
+                   help=f"one of {', '.join(DATASETS)}, or a class view (default: %(default)s)")
+    t.add_argument('--backbone', default='fashion-tiny', choices=BACKBONES, metavar='NAME',
+                   help='one of %(choices)s (default: %(default)s)')
+    t.add_argument('--variant', default='code', choices=VARIANTS, help='one of %(choices)s (default: %(default)s)')
+    t.add_argument('--epochs', default=None, type=_whole('epochs', 1), help="passes over the real set (default: the "
+                   "paper's 4)")
+    t.add_argument('--batch-size', default=None, type=_whole('batch_size', 1), help='images per micro-batch')
+    t.add_argument('--lr', default=None, type=_typed(lambda s: check_float('lr', _number(s), min=0, min_open=True),
+                   'lr'), help='learning rate of the module')
+    t.add_argument('--seed', default=None, type=_whole('seed', 0), help='seed of the init, order and corruption')
+    t.add_argument('--max-steps', default=None, type=_whole('max_steps', 1), help='stop after this many micro-batches')
+    t.add_argument('--real-per-class', dest='per_class', default=None, type=_whole('real_per_class', 1),
+                   help='train on this many random real images per class (a quick run; default: all)')
+    t.add_argument('--root', default=None, help='where the dataset lives (ImageNet-style sets need it)')
+    t.add_argument('--out', required=True, type=_typed(lambda s: str(check_writable('out', s)), 'out'),
+                   help='the folder of the trained module (and its checkpoints)')
+    t.add_argument('--quiet', action='store_true', help='no progress bar')
 
 # %% ../nbs/04b_cli.ipynb #1a52db57
 def _expand(params:dict, declared:set)->list:
@@ -436,7 +467,10 @@ def _distill(args:dict)->int:
     """`evlf distill`: distil, print the folder; bad input ends with one line `evlf distill: error: ...` and exit status
     2."""
     from evlf.sampler import distill
+    from evlf.data import load_real
     args['progress'] = not args.pop('quiet')
+    if (n := args.pop('real_per_class')) is not None:
+        args['dataset'] = load_real(args['dataset'], 'train', n, 0, args.get('root'))
     try: path = distill(**{k: v for k, v in args.items() if v is not None})
     except (ValueError, FileExistsError, FileNotFoundError, PermissionError) as e:
         print(f'evlf distill: error: {_one_line(e)}', file=sys.stderr)
@@ -514,7 +548,21 @@ def _export(args:dict)->int:
     for p in dict.fromkeys(todo): print(export_set(p, Path(args['out'])/p.name, args['layouts']))
     return 0
 
-_COMMANDS = dict(distill=_distill, evaluate=_evaluate, export=_export, figures=_figures)
+def _train_fusion(args:dict)->int:
+    "`evlf train-fusion`: train, print the folder; bad input: one line `evlf train-fusion: error: ...`, exit status 2."
+    from evlf.fusion import fit_fusion
+    kw = {k: v for k, v in args.items() if v is not None and k not in ('backbone', 'dataset', 'variant', 'out', 'root',
+                                                                         'quiet')}
+    try: fit_fusion(args['backbone'], args['dataset'], args['variant'], out_dir=args['out'], root=args['root'],
+                    progress=not args['quiet'], **kw)
+    except (ValueError, FileNotFoundError, PermissionError) as e:
+        print(f'evlf train-fusion: error: {_one_line(e)}', file=sys.stderr)
+        return 2
+    print(args['out'])
+    return 0
+
+_COMMANDS = {'distill': _distill, 'evaluate': _evaluate, 'export': _export, 'figures': _figures,
+             'train-fusion': _train_fusion}
 
 def main(argv:list|None=None)->int:
     """Entry point of the `evlf` console script: 0 done, 1 a figure run failed, 2 a usage error (one line on stderr,

@@ -672,23 +672,26 @@ def load_fusion(preset_or_path:str='fashion-tiny', # a preset with shipped weigh
     if rec.exists() and 'files' in load_json(rec): check_dir(p, rec.name)
     return EVLFFusion.from_pretrained(p, torch_dtype=torch.float32).to(get_device(device)).eval()
 
-def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load_backbone`)
+def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load_backbone`; 'tiny-<kind>': random tiny)
                dataset:str='fashion-mnist', # the real training set (`evlf.data.get_dataset`)
                variant:str='code', # 'code' or 'paper'
                out_dir=None, # default: cache_dir('fusion', preset-dataset-variant)
                root=None, image_size:int|None=None, # where the dataset lives, and its image side (default: its own)
                encode_batch:int=256, # images per VAE batch when encoding the real set
+               per_class:int|None=None, # train on this many random real images per class (a quick run; None: all)
                **kwargs, # passed to `train_fusion` (epochs, batch_size, lr, ...)
               )->EVLFFusion:
     "Encode a preset's real training set once (cached) and train a fusion module on it."
-    from evlf.backbone import load_backbone
-    from evlf.data import get_dataset
+    from evlf.backbone import load_backbone, tiny_backbone
+    from evlf.data import get_dataset, load_real
     check_choice('variant', variant, VARIANTS)
-    bb = load_backbone(preset)
-    ds = get_dataset(dataset, 'train', root=root, image_size=image_size)
-    data = encode_real_set(bb, ds, batch_size=encode_batch)
+    bb = tiny_backbone(preset[5:]) if preset.startswith('tiny-') else load_backbone(preset)
+    ds = (get_dataset(dataset, 'train', root=root, image_size=image_size) if per_class is None
+          else load_real(dataset, 'train', check_int('per_class', per_class, min=1), 0, root))
+    data = encode_real_set(bb, ds, batch_size=encode_batch, progress=kwargs.get('progress', True))
     out_dir = out_dir or cache_dir('fusion', f'{preset}-{dataset_slug(dataset)}-{variant}')
-    rec = dict(backbone=preset, vae_fingerprint=fingerprint(bb.vae), dataset=dataset, **kwargs.pop('record', {}))
+    rec = dict(backbone=preset, vae_fingerprint=fingerprint(bb.vae), dataset=dataset, per_class=per_class,
+               **kwargs.pop('record', {}))
     return train_fusion(data, out_dir, variant=variant, record=rec, **kwargs)
 
 # %% ../nbs/03_fusion.ipynb #2055f125

@@ -137,6 +137,8 @@ DISTILL_WALK = {  # option: (what it adds to DISTILL_BASE ('{tmp}': the test's t
     '--no-finetune': ({'--method': 'd4m+evlf', '--fusion-model': '{fusion-code}', '--no-finetune': None}, lambda r: _params(r)['finetune'] is False),
     '--overwrite': ({'--method': 'random', '--seed': '1', '--overwrite': None}, lambda r: r['kw']['overwrite'] is True and r['manifest']['seed'] == 1),
     '--quiet': ({'--method': 'random', '--quiet': None}, lambda r: r['kw']['progress'] is False and r['stderr'] == ''),
+    '--real-per-class': ({'--method': 'random', '--real-per-class': '3'}, lambda r: len(r['kw']['dataset']) == 3
+                         and r['manifest']['dataset'].endswith('train3pc-s0')),
 }
 FIGURES_BASE = {'--params': PARAMS, '--nbs': NBS, '--out': '{tmp}/runs', '--only': '06_samples-mgd3', '--dry-run': None}
 def _planned(r): return [l for l in r['stdout'].splitlines() if l.startswith('== ')]
@@ -218,10 +220,85 @@ def test_walk_evlf(option, capsys):
     out = capsys.readouterr().out
     assert out.startswith('usage: evlf') and 'distill' in out and 'figures' in out
 
+# --- the walk of evaluate, export and train-fusion ---------------------------------------------------------------------------
+EVAL_BASE = {'--dataset': 'fashion-mnist', '--seeds': '1', '--epochs': '1', '--max-test': '100', '--workers': '1', '--quiet': None}
+def _rec(r): return json.loads((Path(r['out'])/'evaluation.json').read_text())
+EVALUATE_WALK = {  # option: (what it adds to EVAL_BASE, the check of the run; r['rec'] is the written record)
+    '--dataset': ({'--dataset': 'fashion-mnist'}, lambda r: r['rec']['params']['dataset'] == 'fashion-mnist'),
+    '--protocol': ({'--protocol': 'dsa'}, lambda r: r['rec']['params']['protocol'] == 'dsa'),
+    '--net': ({'--net': 'resnetap10'}, lambda r: r['rec']['params']['net'] == 'resnetap10'),
+    '--seeds': ({'--seeds': '2'}, lambda r: r['rec']['params']['seeds'] == [0, 1]),
+    '--baseline': ({'--baseline': 'random'}, lambda r: r['rec']['data']['sets']['set']['vs_random']['n'] == 1),
+    '--full-accuracy': ({'--baseline': 'random', '--full-accuracy': '93.5'}, lambda r: r['rec']['data']['lrs']['set']['full_accuracy'] == 93.5),
+    '--root': ({'--root': '{tmp}'}, lambda r: r['rec']['params']['root'] == r['tmp']),
+    '--out': ({}, lambda r: r['stdout'].startswith('Sets evaluated on') and (Path(r['out'])/'evaluation.md').exists()),
+    '--epochs': ({'--epochs': '2'}, lambda r: r['rec']['params']['epochs'] == 2),
+    '--eval-every': ({'--eval-every': '0.5'}, lambda r: r['rec']['params']['eval_every'] == 0.5),
+    '--max-test': ({'--max-test': '50'}, lambda r: r['rec']['data']['sets']['set']['result']['n_test'] == 50),
+    '--students': ({'--students': '{tmp}/students'}, lambda r: any(Path(r['tmp'], 'students').rglob('seed0.json'))),
+    '--workers': ({'--workers': '2', '--seeds': '2'}, lambda r: len(r['rec']['data']['sets']['set']['result']['final']) == 2),
+    '--amp': ({'--amp': None}, lambda r: r['rec']['params']['amp'] is True),
+    '--no-amp': ({'--no-amp': None}, lambda r: r['rec']['params']['amp'] is False),
+    '--quiet': ({'--quiet': None}, lambda r: 'evaluate: 1 students' not in r['stderr']),
+}
+TRAIN_BASE = {'--backbone': SD, '--dataset': 'fashion-mnist:3,4', '--real-per-class': '4', '--epochs': '1', '--max-steps': '2', '--quiet': None}
+def _trec(r): return json.loads((Path(r['out'])/'training_record.json').read_text())
+TRAIN_WALK = {
+    '--dataset': ({'--dataset': 'fashion-mnist:5,6'}, lambda r: _trec(r)['dataset'] == 'fashion-mnist:5,6'),
+    '--backbone': ({'--backbone': SD}, lambda r: _trec(r)['backbone'] == SD),
+    '--variant': ({'--variant': 'paper'}, lambda r: _trec(r)['params']['variant'] == 'paper'),
+    '--epochs': ({'--epochs': '2'}, lambda r: _trec(r)['params']['epochs'] == 2),
+    '--batch-size': ({'--batch-size': '4'}, lambda r: _trec(r)['params']['batch_size'] == 4),
+    '--lr': ({'--lr': '0.001'}, lambda r: _trec(r)['params']['lr'] == 0.001),
+    '--seed': ({'--seed': '3'}, lambda r: _trec(r)['params']['seed'] == 3),
+    '--max-steps': ({'--max-steps': '1'}, lambda r: _trec(r)['params']['max_steps'] == 1),
+    '--real-per-class': ({'--real-per-class': '3'}, lambda r: _trec(r)['per_class'] == 3),
+    '--root': ({'--root': '{tmp}', '--dataset': 'fashion-mnist:3,4'}, lambda r: (Path(r['out'])/'config.json').exists()),
+    '--out': ({}, lambda r: r['stdout'].strip() == r['out'] and (Path(r['out'])/'config.json').exists()),
+    '--quiet': ({'--quiet': None}, lambda r: '%|' not in r['stderr']),
+}
+EXPORT_WALK = {
+    '--out': ({}, lambda r: (Path(r['out'])/'set'/'manifest.json').exists()),
+    '--sets': ({'--sets': '{tmp}'}, lambda r: (Path(r['out'])/'set'/'dc.pt').exists()),
+    '--layouts': ({'--layouts': 'pt'}, lambda r: sorted(p.name for p in (Path(r['out'])/'set').iterdir()) == ['dc.pt', 'manifest.json']),
+}
+
+@pytest.fixture(scope='module')
+def small_set(tmp_path_factory):
+    "An evlf set of random real images (IPC 1), the walk's input to evaluate and export."
+    from evlf.data import distill_random
+    return distill_random('fashion-mnist', ipc=1, seed=0, out_dir=tmp_path_factory.mktemp('small')/'set')
+
+@pytest.mark.parametrize('cmd,option', [(c, o) for c in ('evaluate', 'export', 'train-fusion') for o in _help_options(c)])
+def test_walk_new_commands(cmd, option, small_set, tmp_path, monkeypatch, capsys):
+    "Each option of `evlf evaluate|export|train-fusion --help`, once, with a valid value: exit status 0, and the record shows it."
+    monkeypatch.setenv('EVLF_CACHE', str(tmp_path/'cache')); torch.set_num_threads(1)
+    if option in ('-h', '--help'):
+        assert main([cmd, option]) == 0
+        assert capsys.readouterr().out.startswith(f'usage: evlf {cmd}')
+        return
+    walk, base = {'evaluate': (EVALUATE_WALK, EVAL_BASE), 'export': (EXPORT_WALK, {}), 'train-fusion': (TRAIN_WALK, TRAIN_BASE)}[cmd]
+    if option not in walk: pytest.fail(f'{option} is listed by `evlf {cmd} --help` but not walked: add it to the walk')
+    extra, check = walk[option]
+    out = tmp_path/'out'
+    fill = lambda v: v.replace('{tmp}', str(tmp_path))
+    if option == '--sets': shutil.copytree(small_set, tmp_path/'set')
+    pos = {'evaluate': [str(small_set)], 'export': [str(small_set)], 'train-fusion': []}[cmd]
+    argv = [cmd, *pos]
+    for k, v in {**base, '--out': str(out), **extra}.items(): argv += [k] if v is None else [k, fill(v)]
+    if option == '--amp' and not torch.backends.mkldnn.is_available(): pytest.skip('no oneDNN')
+    rc = main(argv)
+    o, e = capsys.readouterr()
+    assert rc == 0, (argv, e)
+    r = dict(stdout=o, stderr=e, out=str(out), tmp=str(tmp_path))
+    if cmd == 'evaluate': r['rec'] = _rec(r)
+    assert check(r), (option, argv, o, e)
+
 def test_help_lists_what_is_walked():
     "The options parsed from each help text are the parsers' own, every one is walked, and nothing walked is missing from the help."
     p = _parser()
-    for cmd, walk in (('distill', DISTILL_WALK), ('figures', FIGURES_WALK)):
+    for cmd, walk in (('distill', DISTILL_WALK), ('figures', FIGURES_WALK), ('evaluate', EVALUATE_WALK), ('export', EXPORT_WALK),
+                      ('train-fusion', TRAIN_WALK)):
         listed = _help_options(cmd)
         assert sorted(listed) == sorted(s for a in p.commands.choices[cmd]._actions for s in a.option_strings)
         assert set(listed) - {'-h', '--help'} == set(walk), (cmd, set(listed) ^ set(walk))
