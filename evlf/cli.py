@@ -510,7 +510,7 @@ def _evaluate(args:dict)->int:
 def _table_sets(path:Path, sets:str)->list:
     """The set folders behind a table JSON of 05_eval: each generated set kept by name in `sets` (05_eval's
     `kept_sets`), each random one redrawn (real images, the same every time); an error naming any not kept."""
-    from evlf.core import load_json
+    from evlf.core import load_json, cache_dir
     from evlf.data import distill_random
     from evlf.report import committed
     try: t = load_json(path); P, res = t['params'], t['results']
@@ -523,12 +523,14 @@ def _table_sets(path:Path, sets:str)->list:
                 found.append(distill_random(P['dataset'], P['ipc'], seed=run['distill_seed'], root=P.get('root')))
                 continue
             meta = committed(run['folder'])/'meta.json'
-            f = Path(sets)/Path(load_json(meta)['source']).name if meta.is_file() else None
-            kept = f is not None and (f/'manifest.json').exists()
-            (found if kept else missing).append(f if kept else f'{m} set {run["distill_seed"]}')
+            name = Path(load_json(meta)['source']).name if meta.is_file() else None
+            # kept beside the tables, else still in this machine's cache (where 05_eval made it)
+            homes = (Path(sets), cache_dir('distilled', create=False))
+            f = next((d for d in homes if name and (d/name/'manifest.json').exists()), None)
+            (found if f else missing).append(f/name if f else f'{m} set {run["distill_seed"]} ({name})')
     if missing:
-        raise ValueError(f'{path} names sets not kept in --sets {sets}: {", ".join(map(str, missing[:3]))}; '
-                         "accepted: the folder that keeps them (05_eval's kept_sets)")
+        raise ValueError(f'{path} names sets kept neither in --sets {sets} nor in the cache: {", ".join(missing[:3])}; '
+                         'accepted: a table whose sets are kept (its params file under `make figures` makes them)')
     return found
 
 def _export(args:dict)->int:

@@ -281,8 +281,13 @@ def _ci(r:dict, stat:str='final')->list|None:
     return None if lo is None else [lo, hi]
 
 def _label(paths:list)->list:
-    "Short unique names of the sets: their file or folder names, numbered where two are the same."
-    names = [Path(p).stem if Path(p).suffix == '.pt' else Path(p).name for p in paths]
+    """Short unique names of the sets: their file or folder names (with the parent's for `export_set`'s own layout
+    names), numbered where two are the same."""
+    def one(p):
+        p = Path(p)
+        name = p.stem if p.suffix == '.pt' else p.name
+        return f'{p.parent.name}/{name}' if name in ('imagefolder', 'hf', 'dc') and p.parent.name else name
+    names = [one(p) for p in paths]
     return [n if names.count(n) == 1 else f'{n} ({i})' for i, n in enumerate(names)]
 
 def _fmt(v, ci)->str: return f'{v:.2f}' + ('' if ci is None else f' [{ci[0]:.2f}, {ci[1]:.2f}]')

@@ -316,3 +316,18 @@ def test_help_names_every_choice():
     d = _help('distill')
     assert all(word(n, d) for n in DATASETS) and word('fashion-half', d) and word('tiny-fashion-half', d)
     assert "MGD3's stop_t" in d
+
+
+def test_train_fusion_under_accelerate(tmp_path):
+    "`accelerate launch --num_processes 2 -m evlf.cli train-fusion ...` (two CPU processes over gloo): one module and its record, made once."
+    env = {**os.environ, 'EVLF_CACHE': str(tmp_path/'cache'), 'OMP_NUM_THREADS': '1', 'HF_HUB_OFFLINE': '1',
+           'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+    out = tmp_path/'fusion'
+    r = subprocess.run([sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1',
+                        '--mixed_precision', 'no', '--dynamo_backend', 'no', '--main_process_port', '29541', '-m', 'evlf.cli', 'train-fusion',
+                        '--backbone', SD, '--dataset', 'fashion-mnist:3,4', '--real-per-class', '8', '--epochs', '1', '--batch-size', '4',
+                        '--out', str(out), '--quiet'], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rec = json.loads((out/'training_record.json').read_text())
+    assert rec['backbone'] == SD and rec['per_class'] == 8 and (out/'config.json').exists()
+    assert rec['num_processes'] == 2

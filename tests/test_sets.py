@@ -1,0 +1,82 @@
+"Anyone's sets: the same images in every layout give the same students, and a set behind a committed table is re-evaluated as kept."
+import json, re
+from pathlib import Path
+import pytest, torch
+from PIL import Image
+from evlf.data import get_dataset, random_subset, distill_random, load_distilled
+from evlf.eval import normalizer
+from evlf.sets import read_set, evaluate_sets, export_set
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK = dict(dataset='fashion-mnist', protocol='dc', seeds=2, epochs=2, max_test=300, cache=False, workers=1, progress=False)
+
+
+def _jpeg_folder(root: Path) -> Path:
+    "Class-name folders of 64 px colour JPEGs, written by hand as another tool would."
+    tr = get_dataset('fashion-mnist')
+    for c, name in enumerate(tr.classes):
+        d = root/re.sub(r'\W+', ' ', name).strip().title(); d.mkdir(parents=True)
+        for j, i in enumerate(random_subset(tr, c, 2, 7)):
+            Image.fromarray(tr.data[i, 0].numpy()).resize((64, 64)).convert('RGB').save(d/f'img{j}.jpg', quality=90)
+    return root
+
+
+def test_every_layout_same_numbers(tmp_path):
+    "The hand-written JPEG folder, then the same decoded images as DC's .pt and as a datasets folder: the same per-seed accuracies."
+    import datasets
+    folder = _jpeg_folder(tmp_path/'jpegs')
+    s = read_set(folder)
+    m, sd = normalizer('fashion-mnist', 1, 'cpu')
+    torch.save({'data': [[(s.data.float()/255 - m)/sd, s.targets]]}, tmp_path/'set.pt')
+    feats = datasets.Features({'image': datasets.Image(), 'label': datasets.ClassLabel(names=list(s.classes))})
+    datasets.Dataset.from_dict({'image': [Image.fromarray(a[0].numpy()) for a in s.data], 'label': s.targets.tolist()},
+                               features=feats).save_to_disk(str(tmp_path/'hf'))
+    rec = evaluate_sets([folder, tmp_path/'set.pt', tmp_path/'hf'], baseline='random', **QUICK)
+    finals = [v['result']['final'] for v in rec['data']['sets'].values()]
+    assert finals[0] == finals[1] == finals[2], finals
+    assert [v['layout'] for v in rec['data']['sets'].values()] == ['imagefolder', 'pt', 'datasets']
+    assert all(p['mean'] == 0 and p['paired'] for p in rec['data']['pairs'])
+    assert rec['data']['sets']['jpegs']['vs_random']['n'] == 2
+
+
+def test_export_roundtrip_every_layout(tmp_path):
+    src = distill_random('fashion-mnist', ipc=1, seed=2, out_dir=tmp_path/'rand')
+    out = export_set(src, tmp_path/'exp')
+    ref = load_distilled(src)
+    for sub in ('imagefolder', 'dc.pt', 'hf'):
+        r = read_set(out/sub)
+        assert torch.equal(r.data, ref.data) and torch.equal(r.targets, ref.targets), sub
+
+
+@pytest.mark.parametrize('bad,says', [
+    ('empty', 'holds no class folders'),
+    ('no-class', "class folder 'hat' is no class"),
+    ('truncated', 'cannot read image'),
+    ('labels', 'run from 0 to 10; accepted: 0 to 9'),
+])
+def test_bad_sets_refused_before_training(bad, says, tmp_path, monkeypatch):
+    "A bad set stops evaluate_sets before any student, naming what is wrong; nothing is written."
+    import evlf.sets
+    monkeypatch.setattr(evlf.sets, 'evaluate', lambda *a, **k: pytest.fail('a student was trained'))
+    p = tmp_path/'set'
+    if bad == 'empty': p.mkdir()
+    if bad in ('no-class', 'truncated'):
+        _jpeg_folder(p)
+        if bad == 'no-class': (p/'hat').mkdir(); Image.new('L', (8, 8)).save(p/'hat'/'0.png')
+        else: f = next((p/'Dress').glob('*.jpg')); f.write_bytes(f.read_bytes()[:100])
+    if bad == 'labels':
+        p = tmp_path/'set.pt'; torch.save({'images': torch.zeros(20, 1, 28, 28, dtype=torch.uint8), 'labels': torch.arange(20) % 11}, p)
+    with pytest.raises((ValueError, FileNotFoundError), match=re.escape(says)):
+        evaluate_sets([p], out=tmp_path/'out', **QUICK)
+    assert not (tmp_path/'out').exists()
+
+
+def test_measured_run_reproduces_the_table():
+    "The committed `evlf evaluate` run on exported fashion-half sets: each student's final accuracy is the table's kept record's."
+    rec = json.loads((REPO/'figures'/'evaluate'/'fashion-half-ipc10-mgd3-s0'/'evaluation.json').read_text())
+    table = json.loads(next((REPO/'figures'/'tables'/'fashion-half'/'ipc10-netconvnet3').glob('table_*.json')).read_text())
+    kept = {m: json.loads((REPO/table['results'][m]['runs'][0]['folder']/'seed0.json').read_text())['final'] for m in ('mgd3', 'mgd3+evlf', 'random')}
+    got = [v['result']['final'][0] for v in rec['data']['sets'].values()]
+    assert got == [kept['mgd3'], kept['mgd3+evlf']]
+    assert rec['data']['random']['pooled']['final'] == [kept['random']]
+    assert rec['params']['seeds'] == [0] and rec['params']['amp'] is False and rec['params']['dataset'] == 'fashion-mnist:3,4,5,6,7'
