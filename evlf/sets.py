@@ -249,6 +249,8 @@ def random_like(ds:ArrayImages, dataset:str, seed:int, root=None)->ArrayImages:
     x = to_uint8(images_of(tr, idx))
     return ArrayImages(x, torch.as_tensor(tr.targets)[idx], list(tr.classes), list(tr.prompts))
 
+def _words(lo, hi)->str: return 'not resolved (one seed: no interval)' if lo is None else verdict(lo, hi)
+
 def compare(a:dict, b:dict, stat:str='final')->dict:
     """`a` minus `b` (two `evaluate` results) in points: paired by student seed when they share their seeds, else
     unpaired (Welch), with a 95% interval and its verdict."""
@@ -257,7 +259,7 @@ def compare(a:dict, b:dict, stat:str='final')->dict:
         d = [100*(fa[s] - fb[s]) for s in sorted(fa)]
         m, lo, hi = t_interval(d)
         return dict(stat=stat, paired=True, n=len(d), mean=m, ci=None if lo is None else [lo, hi],
-                    verdict=verdict(lo, hi), per_seed=d)
+                    verdict=_words(lo, hi), per_seed=d)
     from scipy import stats
     xa, xb = (np.array(list(f.values()))*100 for f in (fa, fb))
     m = float(xa.mean() - xb.mean())
@@ -267,7 +269,7 @@ def compare(a:dict, b:dict, stat:str='final')->dict:
         df = (va + vb)**2/(va**2/(len(xa) - 1) + vb**2/(len(xb) - 1)) if va + vb else 1
         h = float(stats.t.ppf(0.975, df)*math.sqrt(va + vb)); lo, hi = m - h, m + h
     return dict(stat=stat, paired=False, n=[len(xa), len(xb)], mean=m, ci=None if lo is None else [lo, hi],
-                verdict=verdict(lo, hi), per_seed=None)
+                verdict=_words(lo, hi), per_seed=None)
 
 def lrs(set_best:float, random_best:float, full:float, w:float=0.5)->dict:
     "DD-Ranking's hard-label IOR, HLR and label-robust score, in its code's units (accuracies in percent)."
@@ -324,14 +326,13 @@ def evaluation_markdown(rec:dict)->str:
 
 # %% ../nbs/05d_sets.ipynb #d369b1b3
 def _train_jobs(jobs:list, workers:int|None, **kw)->dict:
-    """`(name, data, seed)` -> the `evaluate` result of that one student, trained `workers` at a time on a CPU (one
-    thread each, as `evaluate_all`); every student is kept in evlf's student cache, so a rerun resumes."""
+    """`(name, data, seed)` -> the `evaluate` result of that one student, trained `workers` at a time on a CPU, each on
+    one thread (as `evaluate_all` and every kept record of evlf); kept in evlf's student cache, so a rerun resumes."""
     from concurrent.futures import ThreadPoolExecutor
-    workers = 1 if get_device(kw.get('device')).type != 'cpu' or kw.get('cache') is False else \
-        min(len(jobs) or 1, workers or os.cpu_count() or 1)
+    cpu = get_device(kw.get('device')).type == 'cpu'
+    workers = min(len(jobs) or 1, workers or os.cpu_count() or 1) if cpu and kw.get('cache') is not False else 1
     run = lambda j: evaluate(j[1], seeds=[j[2]], **{**kw, 'progress': False})
-    if workers == 1: return {(n, s): run((n, d, s)) for n, d, s in jobs}
-    with cpu_threads(1), ThreadPoolExecutor(workers) as ex:
+    with cpu_threads(1 if cpu else None), ThreadPoolExecutor(workers) as ex:
         return {(n, s): r for (n, _, s), r in zip(jobs, ex.map(run, jobs))}
 
 def _pooled(rs:list)->dict:

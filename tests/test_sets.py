@@ -72,11 +72,27 @@ def test_bad_sets_refused_before_training(bad, says, tmp_path, monkeypatch):
 
 
 def test_measured_run_reproduces_the_table():
-    "The committed `evlf evaluate` run on exported fashion-half sets: each student's final accuracy is the table's kept record's."
+    """The committed `evlf evaluate` run on exported fashion-half sets: each student is the table's (the same images and
+    settings, so the same record key) and its final accuracy is the kept record's to within 0.1 points (5 of the 5,000
+    test images): the table's students ran on an AVX-512 CPU, these on an AVX2 one, whose float32 kernels differ."""
     rec = json.loads((REPO/'figures'/'evaluate'/'fashion-half-ipc10-mgd3-s0'/'evaluation.json').read_text())
     table = json.loads(next((REPO/'figures'/'tables'/'fashion-half'/'ipc10-netconvnet3').glob('table_*.json')).read_text())
-    kept = {m: json.loads((REPO/table['results'][m]['runs'][0]['folder']/'seed0.json').read_text())['final'] for m in ('mgd3', 'mgd3+evlf', 'random')}
-    got = [v['result']['final'][0] for v in rec['data']['sets'].values()]
-    assert got == [kept['mgd3'], kept['mgd3+evlf']]
-    assert rec['data']['random']['pooled']['final'] == [kept['random']]
+    runs = {m: table['results'][m]['runs'][0]['folder'] for m in ('mgd3', 'mgd3+evlf', 'random')}
+    kept = {m: json.loads((REPO/f/'seed0.json').read_text())['final'] for m, f in runs.items()}
+    got = dict(zip(('mgd3', 'mgd3+evlf'), rec['data']['sets'].values()))
+    assert [Path(g['result']['folders'][0]).name for g in got.values()] == [Path(runs[m]).name for m in got]  # same key
+    assert Path(rec['data']['random']['pooled']['folders'][0]).name == Path(runs['random']).name
+    finals = {**{m: g['result']['final'][0] for m, g in got.items()}, 'random': rec['data']['random']['pooled']['final'][0]}
+    assert all(abs(finals[m] - kept[m]) <= 0.001 for m in kept), (finals, kept)
     assert rec['params']['seeds'] == [0] and rec['params']['amp'] is False and rec['params']['dataset'] == 'fashion-mnist:3,4,5,6,7'
+
+
+def test_bench_readme_says_what_the_records_hold():
+    "bench/README.md's numbers of the re-evaluation are the record's and the kept records'."
+    rec = json.loads((REPO/'figures'/'evaluate'/'fashion-half-ipc10-mgd3-s0'/'evaluation.json').read_text())
+    table = json.loads(next((REPO/'figures'/'tables'/'fashion-half'/'ipc10-netconvnet3').glob('table_*.json')).read_text())
+    got = [v['result']['final'][0] for v in rec['data']['sets'].values()] + [rec['data']['random']['pooled']['final'][0]]
+    kept = [json.loads((REPO/table['results'][m]['runs'][0]['folder']/'seed0.json').read_text())['final'] for m in ('mgd3', 'mgd3+evlf', 'random')]
+    f = lambda v: ', '.join(f'{100*x:.2f}%' for x in v)
+    text = ' '.join((REPO/'bench'/'README.md').read_text().split())
+    assert f'final accuracies were {f(got)} against the kept {f(kept)}' in text
