@@ -4,7 +4,7 @@
 
 # %% ../nbs/05d_sets.ipynb #87825daf
 from __future__ import annotations
-import io, itertools, json, math, os, re, shutil, tempfile
+import io, itertools, json, math, os, re, shutil, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image
@@ -325,13 +325,22 @@ def evaluation_markdown(rec:dict)->str:
     return '\n'.join(out) + '\n'
 
 # %% ../nbs/05d_sets.ipynb #d369b1b3
-def _train_jobs(jobs:list, workers:int|None, **kw)->dict:
+def _train_jobs(jobs:list, workers:int|None, progress:bool=False, **kw)->dict:
     """`(name, data, seed)` -> the `evaluate` result of that one student, trained `workers` at a time on a CPU, each on
     one thread (as `evaluate_all` and every kept record of evlf); kept in evlf's student cache, so a rerun resumes."""
     from concurrent.futures import ThreadPoolExecutor
     cpu = get_device(kw.get('device')).type == 'cpu'
     workers = min(len(jobs) or 1, workers or os.cpu_count() or 1) if cpu and kw.get('cache') is not False else 1
-    run = lambda j: evaluate(j[1], seeds=[j[2]], **{**kw, 'progress': False})
+    done, t0 = [], time.time()
+    def run(j):
+        r = evaluate(j[1], seeds=[j[2]], **{**kw, 'progress': False})
+        done.append(j)
+        if progress:
+            name = 'random' if isinstance(j[0], tuple) else j[0]
+            back = ', read back' if r['cached_seeds'] else ''
+            print(f'evaluate: {len(done)}/{len(jobs)} students done ({name}, seed {j[2]}: {100*r["final"][0]:.2f}%'
+                  f'{back}; {time.time() - t0:.0f} s)', file=sys.stderr, flush=True)
+        return r
     with cpu_threads(1 if cpu else None), ThreadPoolExecutor(workers) as ex:
         return {(n, s): r for (n, _, s), r in zip(jobs, ex.map(run, jobs))}
 
@@ -366,11 +375,10 @@ def evaluate_sets(
     max_test: int | None = None,  # test on the first `max_test` test images only (quick checks; in the record)
     cache=True,  # where students are kept: True (evlf's cache), a folder (e.g. figures/students), or False
     workers: int | None = None,  # students at once on a CPU (default: the CPU count)
-    progress: bool = True,  # one line per finished student on stderr
+    progress: bool = True,  # a line on stderr per finished student
 ) -> dict:
     """Evaluate any distilled sets under one of evlf's protocols, with 95% intervals, against random real images
     (paired) and each other; the record, also written to `out`."""
-    import sys
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths: raise ValueError('paths=[] is not valid; accepted: one or more sets')
     parse_dataset(dataset)
@@ -391,7 +399,7 @@ def evaluate_sets(
                           for c, n in {c: n for n, c in counts.items()}.items() for s in seeds]
     if progress: print(f'evaluate: {len(jobs)} students ({len(sets)} set(s){" + random" if baseline else ""} x '
                        f'{len(seeds)} seeds)', file=sys.stderr, flush=True)
-    got = _train_jobs(jobs, workers, **kw)
+    got = _train_jobs(jobs, workers, progress, **kw)
     res = {n: _pooled([got[n, s] for s in seeds]) for n in sets}
     data = {'sets': {}, 'pairs': []}
     for n, d in sets.items():
