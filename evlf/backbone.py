@@ -19,10 +19,10 @@ from .data import resize, parse_dataset, view_name, N_CLASSES
 
 # %% auto #0
 __all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'BACKBONES', 'WEIGHTS_DIR', 'TextEncoding',
-           'TextEncoder', 'minilm_text_encoder', 'clip_text_encoder', 'Backbone', 'fit_images', 'unfit_images',
-           'latent_fingerprint', 'fashion_tiny_configs', 'tiny_backbone', 'load_backbone', 'generate', 'train_vae',
-           'train_unet', 'fit_fashion_tiny', 'class_distances', 'split_scores', 'choose_split', 'check_pairing',
-           'fit_fashion_half']
+           'TextEncoder', 'minilm_text_encoder', 'clip_text_encoder', 'text_conditioned', 'denoiser_output',
+           'guided_output', 'Backbone', 'fit_images', 'unfit_images', 'latent_fingerprint', 'fashion_tiny_configs',
+           'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet', 'fit_fashion_tiny',
+           'class_distances', 'split_scores', 'choose_split', 'check_pairing', 'fit_fashion_half']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -121,6 +121,25 @@ def _from_pretrained(cls, repo, subfolder, what, **kwargs):
             + ", or pass a local copy with load_backbone(..., weights='/path/to/folder')"
         ) from None
 
+# %% ../nbs/02_backbone.ipynb #c1b74a9f
+def text_conditioned(denoiser)->bool:
+    "Whether a denoiser takes text tokens (cross-attention: a UNet), else class labels (DiT)."
+    return 'cross_attention_dim' in denoiser.config
+
+def denoiser_output(denoiser, x, t, cond)->torch.Tensor:
+    "The denoiser's whole output for `x` at timestep `t` under `cond` (text tokens or class labels)."
+    tt = torch.as_tensor(t, device=x.device).reshape(-1).expand(len(x))
+    if text_conditioned(denoiser): return denoiser(x, tt, encoder_hidden_states=cond).sample
+    return denoiser(x, timestep=tt, class_labels=cond).sample
+
+def guided_output(denoiser, x, t, cond, uncond, guidance_scale:float, cfg_channels:int|None=None)->torch.Tensor:
+    """Classifier-free guidance on the first `cfg_channels` output channels (None: the latent's); the rest is the
+    conditional output. No guidance (one conditional pass) when `uncond` is None or the scale is at most 1."""
+    if uncond is None or guidance_scale <= 1: return denoiser_output(denoiser, x, t, cond)
+    o_u, o_c = denoiser_output(denoiser, torch.cat([x, x]), t, torch.cat([uncond, cond])).chunk(2)
+    k = cfg_channels or x.shape[1]
+    return torch.cat([o_u[:, :k] + guidance_scale*(o_c[:, :k] - o_u[:, :k]), o_c[:, k:]], 1)
+
 # %% ../nbs/02_backbone.ipynb #354a5099
 @dataclass
 class Backbone:
@@ -216,12 +235,7 @@ class Backbone:
                 else self.condition(labels=cond, batch=B)
             )
         if len(cond) != B: raise ValueError(f'the condition has {len(cond)} entries but the batch has {B}')
-        t = torch.as_tensor(t, device=self.device)
-        t = t.expand(B) if t.dim() == 0 else t
-        if self.conditioning == 'label':
-            out = self.denoiser(latents, timestep=t, class_labels=cond).sample
-            return out[:, :self.latent_shape[0]] # DiT learns the variance in the second half
-        return self.denoiser(latents, t, encoder_hidden_states=cond).sample
+        return denoiser_output(self.denoiser, latents, t, cond)[:, :self.latent_shape[0]]  # DiT: a variance half too
 
     def to(self, device=None, dtype=None):
         "Move every component to `device` / `dtype`."
@@ -539,7 +553,7 @@ def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', '
 def generate(bb:Backbone, # the backbone
              conditions:list, # one prompt ('text' backbones) or class label ('label') per image
              num_inference_steps:int=50, # DDIM steps
-             guidance_scale:float=4.0, # classifier-free guidance w (1: no guidance)
+             guidance_scale:float=4.0, # classifier-free guidance w (<= 1: none, the conditional prediction alone)
              seed:int=0, # seed of the initial noise
              size:int|None=None, # side of the returned images (default: bb.image_size)
              batch_size:int=500, # images denoised together
@@ -562,10 +576,9 @@ def generate(bb:Backbone, # the backbone
         B = len(cs)
         z = z_all[i:i+B].to(bb.device, bb.dtype)*sched.init_noise_sigma
         c = bb.condition(prompts=cs) if bb.conditioning == 'text' else bb.condition(labels=cs)
-        cond = torch.cat([bb.null_condition(B), c])
         for t in sched.timesteps:
-            e_u, e_c = bb.predict_noise(torch.cat([z, z]), t, cond).chunk(2)
-            z = sched.step(e_u + guidance_scale*(e_c - e_u), t, z).prev_sample
+            e = guided_output(bb.denoiser, z, t, c, bb.null_condition(B), guidance_scale)[:, :bb.latent_shape[0]]
+            z = sched.step(e, t, z).prev_sample
             bar.update(B)
         out.append(z/bb.scaling_factor)
     bar.close()

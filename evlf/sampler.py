@@ -39,6 +39,7 @@ from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, 
 from .data import images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
+from .backbone import text_conditioned, denoiser_output, guided_output
 
 # %% auto #0
 __all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'UNSET',
@@ -159,29 +160,13 @@ def prototypes(z:torch.Tensor, # scaled latents `[N, C, h, w]` of one class
     return torch.from_numpy(km.cluster_centers_).float().view(k, *z.shape[1:])
 
 # %% ../nbs/04_sampler.ipynb #df11cc40
-def _text_conditioned(denoiser)->bool: return 'cross_attention_dim' in denoiser.config
-
 def _learns_variance(denoiser)->bool:
     "Whether the denoiser predicts its variance too (DiT's `learn_sigma`: twice as many channels out as in)."
     return denoiser.config.out_channels == 2*denoiser.config.in_channels
 
-def _model_output(denoiser, x, t, cond)->torch.Tensor:
-    "The denoiser's whole output for `x` at timestep `t` under `cond` (text tokens or class labels)."
-    tt = torch.as_tensor(t, device=x.device).reshape(-1).expand(len(x))
-    if _text_conditioned(denoiser): return denoiser(x, tt, encoder_hidden_states=cond).sample
-    return denoiser(x, timestep=tt, class_labels=cond).sample
-
 def _predict_eps(denoiser, x, t, cond)->torch.Tensor:
     "The denoiser's noise prediction for `x` (a learned variance dropped)."
-    return _model_output(denoiser, x, t, cond)[:, :x.shape[1]]
-
-def _guided_output(denoiser, x, t, cond, uncond, guidance_scale:float, cfg_channels:int|None=None)->torch.Tensor:
-    """Classifier-free guidance on the first `cfg_channels` noise channels (None: all); the rest is the conditional
-    output."""
-    if uncond is None or guidance_scale <= 1: return _model_output(denoiser, x, t, cond)
-    o_u, o_c = _model_output(denoiser, torch.cat([x, x]), t, torch.cat([uncond, cond])).chunk(2)
-    k = cfg_channels or x.shape[1]
-    return torch.cat([o_u[:, :k] + guidance_scale*(o_c[:, :k] - o_u[:, :k]), o_c[:, k:]], 1)
+    return denoiser_output(denoiser, x, t, cond)[:, :x.shape[1]]
 
 # %% ../nbs/04_sampler.ipynb #b0c4cfdb
 SCHEDULERS = dict(pndm=PNDMScheduler, ddim=DDIMScheduler, ddpm=DDPMScheduler, euler=EulerDiscreteScheduler)
@@ -204,7 +189,7 @@ class _LatentPipeline(DiffusionPipeline):
     def _conditions(self, n, prompt_embeds, negative_prompt_embeds, class_labels, guidance_scale):
         "The conditional and unconditional inputs for a batch of `n`."
         dev = self._execution_device
-        if _text_conditioned(self.denoiser):
+        if text_conditioned(self.denoiser):
             if prompt_embeds is None:
                 raise ValueError('this denoiser is text-conditioned: pass prompt_embeds [B, L, D]')
             cond = prompt_embeds.to(dev, self.denoiser.dtype).expand(n, -1, -1)
@@ -270,7 +255,7 @@ class D4MPipeline(_LatentPipeline):
         latents = self.scheduler.add_noise(z0, noise, timesteps[:1].repeat(len(z0)))
         for t in self.progress_bar(timesteps):
             x = self.scheduler.scale_model_input(latents, t)
-            eps = _guided_output(self.denoiser, x, t, cond, uncond, guidance_scale)[:, :x.shape[1]]
+            eps = guided_output(self.denoiser, x, t, cond, uncond, guidance_scale)[:, :x.shape[1]]
             latents = self._step(eps, t, latents, generator)
         return self._output(latents, output_type, return_dict)
 
@@ -350,7 +335,7 @@ class MGD3Pipeline(_LatentPipeline):
         ts, C, m = self.scheduler.timesteps, modes.shape[1], modes.to(dev, dtype)
         latents = randn_tensor(m.shape, generator=generator, device=dev, dtype=dtype)*self.scheduler.init_noise_sigma
         for i, t in enumerate(self.progress_bar(ts)):
-            out = _guided_output(
+            out = guided_output(
                 self.denoiser,
                 self.scheduler.scale_model_input(latents, t),
                 t,
@@ -567,7 +552,7 @@ def finetune_denoiser(
         c = torch.where(drop.view(-1, *[1]*(c.dim() - 1)), null.to(dev).expand_as(c), c)
         t = torch.randint(T, (len(i),), generator=g).to(dev); eps = torch.randn(x0.shape, generator=g).to(dev)
         xt = scheduler.add_noise(x0, eps, t)
-        out = _model_output(model, xt, t, c.float() if c.is_floating_point() else c).float()
+        out = denoiser_output(model, xt, t, c.float() if c.is_floating_point() else c).float()
         C = x0.shape[1]
         loss = F.mse_loss(out[:, :C], eps)
         if learned: loss = loss + _vb_term(scheduler, x0, xt, t, out[:, :C], out[:, C:]).mean()
@@ -684,7 +669,7 @@ class Host:
         gens = image_generators(seed, label, ipc)
         m = self.initial_latents(self.class_latents(bb, ds, label, fusion if p['fusion'] else None, encode_batch),
                                  ipc, seed, p)
-        if _text_conditioned(denoiser):
+        if text_conditioned(denoiser):
             neg = p.get('negative_prompt') or ''
             cond = dict(prompt_embeds=bb.text.encode([ds.prompts[label]]).tokens,
                         negative_prompt_embeds=bb.text.encode([neg]).tokens if neg else bb.null_condition(1))
@@ -1021,7 +1006,7 @@ def _finetune_now(
     den, prompts = bb.denoiser, list(ds.prompts)
     zs = [_finetune_latents(bb, ds, fusion, c, rec, seed, encode_batch) for c in range(len(prompts))]
     ys = torch.cat([torch.full((len(z),), c) for c, z in enumerate(zs)])
-    text = _text_conditioned(den)
+    text = text_conditioned(den)
     conds = (
         bb.text.encode(prompts).tokens
         if text
@@ -1091,7 +1076,7 @@ def _load_parts(backbone, method:str, p:dict, ds, device)->tuple:
         if p['fusion'] or _finetune_fused(p) and p['finetune']
         else None
     )
-    if not _text_conditioned(bb.denoiser):
+    if not text_conditioned(bb.denoiser):
         for c in range(len(ds.classes)): _class_label(ds, c, bb.denoiser)  # every class has a label in the denoiser
     host.check_denoiser(bb.denoiser, p)
     p = {
