@@ -21,8 +21,8 @@ from .data import resize, parse_dataset, view_name, N_CLASSES
 __all__ = ['FITS', 'PRESETS', 'TINY_KINDS', 'SD15_SCHEDULER', 'DIT_SCHEDULER', 'BACKBONES', 'WEIGHTS_DIR', 'TextEncoding',
            'TextEncoder', 'minilm_text_encoder', 'clip_text_encoder', 'text_conditioned', 'denoiser_output',
            'guided_output', 'Backbone', 'fit_images', 'unfit_images', 'latent_fingerprint', 'fashion_tiny_configs',
-           'tiny_backbone', 'load_backbone', 'generate', 'train_vae', 'train_unet', 'fit_fashion_tiny',
-           'class_distances', 'split_scores', 'choose_split', 'check_pairing', 'fit_fashion_half']
+           'tiny_backbone', 'load_backbone', 'named_backbone', 'generate', 'train_vae', 'train_unet',
+           'fit_fashion_tiny', 'class_distances', 'split_scores', 'choose_split', 'check_pairing', 'fit_fashion_half']
 
 # %% ../nbs/02_backbone.ipynb #5701ce30
 @dataclass
@@ -547,6 +547,17 @@ def load_backbone(name:str='fashion-tiny', # one of `PRESETS`: 'fashion-tiny', '
         sched = _own_scheduler(_from_pretrained(DDPMScheduler, repo, 'scheduler', f'{name} scheduler').config)
         bb = _assemble(name, vae, den, sched, text, p['conditioning'], p, f'from {repo!r}', {'weights': repo})
     return bb.to(get_device(device), dtype)
+
+# %% ../nbs/02_backbone.ipynb #4ea05f48
+def named_backbone(name:str, # a preset of `PRESETS`, or 'tiny-<kind>' (`TINY_KINDS`): random tiny weights, for tests
+                   device=None, # where to put it (default: `get_device()` for a preset, the CPU for a tiny one)
+                  )->Backbone:
+    "The backbone a name stands for, wherever evlf takes a backbone by name (`distill`, `fit_fusion`, the CLI)."
+    if name.startswith('tiny-'):
+        bb = tiny_backbone(name[5:], seed=0)
+        for m in (bb.vae, bb.denoiser): m.to(device or 'cpu')
+        return bb
+    return load_backbone(name, device=device)
 
 # %% ../nbs/02_backbone.ipynb #054a8fa7
 @torch.no_grad()

@@ -682,10 +682,10 @@ def fit_fusion(preset:str='fashion-tiny', # backbone preset (`evlf.backbone.load
                **kwargs, # passed to `train_fusion` (epochs, batch_size, lr, ...)
               )->EVLFFusion:
     "Encode a preset's real training set once (cached) and train a fusion module on it."
-    from evlf.backbone import load_backbone, tiny_backbone
+    from evlf.backbone import named_backbone
     from evlf.data import get_dataset, load_real
     check_choice('variant', variant, VARIANTS)
-    bb = tiny_backbone(preset[5:]) if preset.startswith('tiny-') else load_backbone(preset)
+    bb = named_backbone(preset)
     ds = (get_dataset(dataset, 'train', root=root, image_size=image_size) if per_class is None
           else load_real(dataset, 'train', check_int('per_class', per_class, min=1), 0, root))
     data = encode_real_set(bb, ds, batch_size=encode_batch, progress=kwargs.get('progress', True))

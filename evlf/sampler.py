@@ -39,7 +39,7 @@ from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, 
 from .data import images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
 from .fusion import fuse_latents, VARIANTS
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
-from .backbone import text_conditioned, denoiser_output, guided_output
+from .backbone import text_conditioned, denoiser_output, guided_output, named_backbone
 
 # %% auto #0
 __all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'UNSET',
@@ -935,12 +935,7 @@ def check_options(options, method:str, backbone:str, fusion_model=None)->dict:
 # %% ../nbs/04_sampler.ipynb #a86405f4
 def _get_backbone(backbone, device=None):
     "A backbone object from a name (`tiny-<kind>` for the tiny random ones) or as given."
-    if not isinstance(backbone, str): return backbone
-    if backbone.startswith('tiny-'):
-        bb = tiny_backbone(backbone[5:], seed=0)
-        for m in (bb.vae, bb.denoiser): m.to(device or 'cpu')
-        return bb
-    return load_backbone(backbone, device=device)
+    return backbone if not isinstance(backbone, str) else named_backbone(backbone, device)
 
 def get_fusion(fusion_model, bb, variant='code'):
     "The EVLF module: given, loaded from a folder, or the one shipped for the backbone; checked on one dummy latent."
@@ -1215,7 +1210,7 @@ def get_backbone(name:str):
     "The backbone `name` (a preset, or 'tiny-<kind>': random tiny weights), loaded once per process."
     check_choice('backbone', name, BACKBONES)
     if name not in _LOADED:
-        _LOADED[name] = tiny_backbone(name[5:], seed=0) if name.startswith('tiny-') else load_backbone(name)
+        _LOADED[name] = named_backbone(name)
     return _LOADED[name]
 
 def _weights_id(backbone:str)->str:

@@ -12,7 +12,7 @@ from .core import (check_choice, check_int, check_float, check_seeds, check_writ
                        atomic_dir, versions, sha256_file, cpu_threads, get_device)
 from .data import (ArrayImages, get_dataset, parse_dataset, load_distilled, random_subset, images_of, to_uint8,
                        resize, class_folder, imagenet_classes, _load_image, _list_images)
-from .eval import evaluate, normalizer, PROTOCOLS, NETS
+from .eval import evaluate, normalizer, PROTOCOLS, NETS, _summary
 from .report import t_interval, verdict
 
 # %% auto #0
@@ -346,11 +346,10 @@ def _train_jobs(jobs:list, workers:int|None, progress:bool=False, **kw)->dict:
 
 def _pooled(rs:list)->dict:
     "One result of the per-seed results `rs` (as `evaluate` returns for several seeds)."
-    f, b = np.array([r['final'][0] for r in rs])*100, np.array([r['best'][0] for r in rs])*100
+    recs = [{'final': r['final'][0], 'best': r['best'][0]} for r in rs]
     keep = {k: v for k, v in rs[0].items() if k not in ('seeds', 'final', 'best', 'cached_seeds', 'folder')}
-    return {**keep, 'seeds': [r['seeds'][0] for r in rs], 'final': [r['final'][0] for r in rs],
-            'best': [r['best'][0] for r in rs], 'final_mean': float(f.mean()), 'final_std': float(f.std()),
-            'best_mean': float(b.mean()), 'best_std': float(b.std()),
+    return {**keep, 'seeds': [r['seeds'][0] for r in rs], 'final': [q['final'] for q in recs],
+            'best': [q['best'] for q in recs], **_summary(recs),
             'cached_seeds': [r['seeds'][0] for r in rs if r['cached_seeds']], 'folders': [r['folder'] for r in rs]}
 
 # %% ../nbs/05d_sets.ipynb #192cd218
