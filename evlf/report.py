@@ -776,7 +776,7 @@ def _moves(path, repo, moves)->dict:
     return rec['moves'] if Path(rec['table']) == Path(path) else {}
 
 # other settings whose paired effects join the README's (the denoiser never saw the classes)
-SETTINGS = (Path('figures/tables/fashion-half'),)
+SETTINGS = (Path('figures/tables/fashion-half'), Path('figures/tables/fashion-half-minimax'))
 
 def _table_paired_rows(t:dict, file:str)->list:
     "The paired effects of EVLF in one 05_eval table `t` (read from `file`) made with two or more distillation seeds."
@@ -807,6 +807,12 @@ def paired_rows(folder, # a folder of 05_eval runs (`ipc<N>-net<X>/table_*.json`
     f = Path(repo)/folder
     if not f.is_dir(): return []
     return sorted((q for r in _read_runs(f).values() for q in _table_paired_rows(r['t'], r['file'])), key=_by_row)
+
+def _where(folders:list)->str:
+    "Folders as words: '`figures/tables/{a,b}`' when they share a parent, else each in full."
+    if len(folders) > 1 and len({f.parent for f in folders}) == 1:
+        return f"`{folders[0].parent.as_posix()}/{{{','.join(f.name for f in folders)}}}`"
+    return ' and '.join(f'`{f.as_posix()}`' for f in folders)
 
 def _seeds(D:list)->str:
     "Seeds as words: '0-9' for a run of three or more, else '0, 1'."
@@ -856,11 +862,13 @@ def readme_block(
         )
     )
     folders = [Path(path).parent.parent, *map(Path, also)]
-    own = _table_paired_rows(saved, Path(path).as_posix())  # the headline's own effects, in place of its folder's run of the same IPC and net
+    # the headline's own effects, in place of its folder's run of the same IPC and net
+    own = _table_paired_rows(saved, Path(path).as_posix())
     mine = {(q['backbone'], q['net'], q['ipc']) for q in own}
-    first = sorted(own + [q for q in paired_rows(folders[0], repo) if (q['backbone'], q['net'], q['ipc']) not in mine], key=_by_row)
+    rest = [q for q in paired_rows(folders[0], repo) if (q['backbone'], q['net'], q['ipc']) not in mine]
+    first = sorted(own + rest, key=_by_row)
     eff = first + [q for f in folders[1:] for q in paired_rows(f, repo)]
-    where = ' and '.join(f'`{f.as_posix()}`' for f in folders if (Path(repo)/f).is_dir())
+    where = _where([f for f in folders if (Path(repo)/f).is_dir()])
     effects = (
         []
         if not eff
