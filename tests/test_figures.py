@@ -191,8 +191,9 @@ def test_params_files_and_runner(tmp_path):
     names = {n for _, n, _ in plan}
     for nb in ('06_samples', '07_tsne', '08_lambda_sweep', '09_ablation', '10_gradcam', '11_variance', '12_mechanism'): assert nb in names
     fm = [p for nb, n, p in plan if n.startswith('05_eval-fashion-mnist')]
-    assert sorted((p['ipc'], p['net']) for p in fm) == [(1, 'convnet3'), (10, 'convnet3'), (10, 'convnet3'), (10, 'resnetap10'), (50, 'convnet3')]  # IPC 10 twice: 3 and 10 sets
-    assert len({p['out'] for p in fm}) == 5 and all(len(check_seeds('distill_seeds', p['distill_seeds'])) >= 3 for p in fm)
+    assert sorted((p['ipc'], p['net']) for p in fm) == [(1, 'convnet3'), (10, 'convnet3'), (10, 'convnet3'), (10, 'convnet3'), (10, 'resnetap10'),
+                                                        (50, 'convnet3')]  # IPC 10 three times: 3 sets, 10 sets, the DiT column
+    assert len({p['out'] for p in fm}) == 6 and all(len(check_seeds('distill_seeds', p['distill_seeds'])) >= 3 for p in fm)
     assert [p.get('fusion_seeds', 'shipped') for p in fm if p['ipc'] == 1] == ['distill']  # one table varies the fusion module's seed
     for nb, n, p in plan:
         if nb.stem == '05_eval':
