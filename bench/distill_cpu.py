@@ -15,7 +15,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--ipc', type=int, default=10); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--methods', default='random,d4m,d4m+evlf,mgd3,mgd3+evlf')
-    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: evlf.sampler.DISTILL_THREADS, 2)')
+    ap.add_argument('--threads', type=int, default=None, help='torch threads (default: evlf.fusion.DISTILL_THREADS, 2)')
     ap.add_argument('--random-weights', action='store_true', help='random fashion-tiny weights and fusion (a dry run)')
     ap.add_argument('--out', default='figures/bench/distill_cpu')
     a = ap.parse_args(argv)
@@ -24,10 +24,10 @@ def main(argv=None):
     import torch
     from evlf.backbone import load_backbone, tiny_backbone
     from evlf.data import get_dataset
-    import evlf.sampler
-    from evlf.sampler import distill, distill_params, encode_class, fused_class, get_fusion
-    if a.threads: evlf.sampler.DISTILL_THREADS = a.threads  # the samplers pin their own count; this run measures another
-    torch.set_num_threads(evlf.sampler.DISTILL_THREADS)
+    import evlf.sampler, evlf.fusion
+    from evlf.sampler import distill, method_settings, encode_class, fused_class, get_fusion
+    if a.threads: evlf.fusion.DISTILL_THREADS = a.threads  # the samplers pin their own count; this run measures another
+    torch.set_num_threads(evlf.fusion.DISTILL_THREADS)
     from evlf.core import save_json, versions
     ds = get_dataset('fashion-mnist', 'train')
     if a.random_weights:
@@ -52,7 +52,7 @@ def main(argv=None):
         t = time.perf_counter()
         out = distill(ds, bb, m, a.ipc, seed=a.seed, out_dir=work/m, progress=False, **kw)
         s = time.perf_counter() - t
-        p = {k: v for k, v in distill_params(m, bb.name).items() if k != 'fusion_model'}
+        p = {k: v for k, v in method_settings(m, bb.name).items() if k != 'fusion_model'}
         res['methods'][m] = dict(seconds=round(s, 2), images=a.ipc*len(ds.classes), params=p)
         print(f'{m}: {s:.1f} s', flush=True)
     res['load_average_end'] = os.getloadavg(); res['versions'] = versions()

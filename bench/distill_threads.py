@@ -1,4 +1,4 @@
-"""Whether a distilled set's bytes depend on the caller's torch thread count, with and without `evlf.sampler.DISTILL_THREADS`.
+"""Whether a distilled set's bytes depend on the caller's torch thread count, with and without `evlf.fusion.DISTILL_THREADS`.
 
 A set made by the caller at the machine's own thread count (2 here) is the reference. The same set is then made with the
 caller at each of `--threads`, once with the samplers' pin (`DISTILL_THREADS`, every computation on 2 threads) and once
@@ -12,18 +12,19 @@ import argparse, filecmp, shutil, tempfile, time
 from pathlib import Path
 import torch
 import evlf.sampler as S
+import evlf.fusion as F
 from evlf.core import versions, save_json
 from evlf.data import load_real
 
 def make_set(method:str, ipc:int, seed:int, threads:int, pinned:bool, out:Path)->tuple:
     "The set's folder made with the caller on `threads` threads, pinned or not, and its seconds."
     shutil.rmtree(out, ignore_errors=True)
-    pin, before = S.DISTILL_THREADS, torch.get_num_threads()
-    S.DISTILL_THREADS = pin if pinned else None
+    pin, before = F.DISTILL_THREADS, torch.get_num_threads()
+    F.DISTILL_THREADS = pin if pinned else None
     torch.set_num_threads(threads)
     t = time.time()
     try: S.distill(load_real('fashion-mnist'), 'fashion-tiny', method, ipc, seed=seed, out_dir=out, progress=False)
-    finally: torch.set_num_threads(before); S.DISTILL_THREADS = pin
+    finally: torch.set_num_threads(before); F.DISTILL_THREADS = pin
     return out, time.time() - t
 
 def differing(a:Path, b:Path)->list:
@@ -33,7 +34,7 @@ def differing(a:Path, b:Path)->list:
 
 def first_moving_module(threads:int, ref:int=2)->str|None:
     "The first module call of the VAE decoder (in execution order) whose output on 10 random latents differs at `threads` from `ref` threads."
-    bb = S.get_backbone('fashion-tiny')
+    bb = S.cached_backbone('fashion-tiny')
     lat = torch.randn(10, *bb.latent_shape, generator=torch.Generator().manual_seed(0))
     def run(n):
         rec, before = [], torch.get_num_threads()
@@ -69,7 +70,7 @@ if __name__ == '__main__':
             row['pinned' if pinned else 'unpinned'] = dict(differing=differing(ref, out), seconds=round(secs, 1))
         rows.append(row)
         print(row, flush=True)
-    save_json(dict(params=vars(a), images=n, reference_threads=2, distill_threads=S.DISTILL_THREADS, rows=rows, versions=versions(),
+    save_json(dict(params=vars(a), images=n, reference_threads=2, distill_threads=F.DISTILL_THREADS, rows=rows, versions=versions(),
                    command='python bench/distill_threads.py ' + ' '.join(f'--{k} {v}' if not isinstance(v, list) else f'--{k} ' + ' '.join(map(str, v))
                                                                          for k, v in vars(a).items())), a.out)
     shutil.rmtree(tmp, ignore_errors=True)

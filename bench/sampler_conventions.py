@@ -37,7 +37,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     spec = importlib.util.spec_from_file_location('bq', Path(__file__).parent/'backbone_quality.py')
     bq = importlib.util.module_from_spec(spec); spec.loader.exec_module(bq)
-    from evlf.sampler import distill_params
+    from evlf.sampler import method_settings
     from evlf.core import save_json, versions
     net, ds, bb, work = bq.heldout_setup('evlf-conventions-')
     rows, chosen = [], {}
@@ -49,7 +49,7 @@ def main(argv=None):
             rows.append(r); mine.append(r); print(r, flush=True)
         chosen[key] = choose(mine, ref)
     res = dict(rows=rows, chosen=chosen, rule='largest spread among agreement >= 0.95; the reference option if within 0.05 of it',
-               ipc=a.ipc, seed=0, backbone='fashion-tiny', defaults_now={m: distill_params(m, 'fashion-tiny') for m in ('d4m', 'mgd3', 'd4m+evlf')},
+               ipc=a.ipc, seed=0, backbone='fashion-tiny', defaults_now={m: method_settings(m, 'fashion-tiny') for m in ('d4m', 'mgd3', 'd4m+evlf')},
                versions=versions())
     save_json(res, Path(a.out + '.json'))
     lines = ['| method | setting | option | reference? | agreement | spread | seconds | chosen |', '|---|---|---|---|---|---|---|---|']

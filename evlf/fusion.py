@@ -11,15 +11,15 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from diffusers import ModelMixin, ConfigMixin
 from diffusers.configuration_utils import register_to_config
 from .backbone import latent_fingerprint, WEIGHTS_DIR
-from .data import dataset_slug
+from .data import dataset_slug, images_of
 from .core import (fingerprint, check_choice, check_int, check_float, seed_everything, get_device, cache_dir,
                        atomic_write, atomic_dir, save_json, load_json, versions, entry_lock, read_cached,
-                       save_tensors, load_tensors, seal_dir, check_dir)
+                       save_tensors, load_tensors, seal_dir, check_dir, cpu_threads)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'CORRUPTIONS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at', 'corrupt_text',
-           'encode_real_set', 'Objective', 'FusionConfig', 'train_fusion', 'fusion_quality', 'fuse_latents',
-           'load_fusion', 'fit_fusion', 'fusion_seed_module']
+__all__ = ['VARIANTS', 'CORRUPTIONS', 'DISTILL_THREADS', 'LatentProjector', 'EVLFFusion', 'info_nce', 'lambda2_at',
+           'corrupt_text', 'dataset_fingerprint', 'encode_class', 'encode_real_set', 'Objective', 'FusionConfig',
+           'train_fusion', 'fusion_quality', 'fuse_latents', 'load_fusion', 'fit_fusion', 'fusion_seed_module']
 
 # %% ../nbs/03_fusion.ipynb #d1bf5d53
 class LatentProjector(nn.Module):
@@ -218,53 +218,78 @@ def corrupt_text(tokens:torch.Tensor, # [B, L, D] text token states
     return torch.where(zero[:, None, None], torch.zeros_like(out), out)
 
 # %% ../nbs/03_fusion.ipynb #dc4b1419
-def _batches(ds, batch_size):
-    "Yield float image batches in [0, 1] from an in-memory (`.images`) or file dataset."
-    if hasattr(ds, 'images'):
-        for i in range(0, len(ds), batch_size): yield ds.images(torch.arange(i, min(i + batch_size, len(ds))))
-    else:
-        for x, _ in torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=min(4, os.cpu_count() or 1)):
-            yield x
+# torch and OpenMP threads of every latent-making computation on a CPU (encoding, fusing, fine-tuning, sampling; None:
+# leave them as they are); the count every committed set and fusion module was made with
+DISTILL_THREADS = 2
+
+def _pinned(bb):
+    "A context that runs on `DISTILL_THREADS` threads when backbone `bb` is on a CPU (float bits move with the count)."
+    return cpu_threads(DISTILL_THREADS if bb is not None and torch.device(bb.device).type == 'cpu' else None)
+
+def dataset_fingerprint(ds)->str:
+    "A hash of a dataset's images (in-memory sets) or file list (folder sets), its labels and its image size."
+    if hasattr(ds, 'data'): return fingerprint(ds.data, ds.targets, ds.image_size)
+    return fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
+
+def _match_channels(x:torch.Tensor, c:int)->torch.Tensor:
+    "Grey images to `c` channels by repetition, colour to grey by the mean."
+    if x.shape[1] == c: return x
+    return x.repeat(1, c, 1, 1) if x.shape[1] == 1 else x.mean(1, keepdim=True).repeat(1, c, 1, 1)
+
+def _vae_channels(bb)->int: return bb.vae.config.in_channels
+
+def _cached(path:Path, fn):
+    "The tensor saved at `path` (checked against its hash), or `fn()` saved there first; one run makes it, others wait."
+    with entry_lock(path):
+        got = read_cached(path, load_tensors)
+        if got is not None: return got['x']
+        x = fn()
+        save_tensors({'x': x}, path)
+        return x
+
+
+# %% ../nbs/03_fusion.ipynb
+@torch.no_grad()
+def encode_class(ds, # a dataset with `.targets`
+                 bb, # a backbone (`evlf.backbone`)
+                 label:int, # the class to encode
+                 batch_size:int=256, # images per encoder call
+                 cache:bool=True, # keep the latents under `cache_dir('latents')`
+                 flip:bool=False, # encode the mirror images instead
+                )->torch.Tensor:
+    "Unscaled VAE latents `[N, *bb.latent_shape]` of every real image of class `label` (or of its mirror), cached."
+    idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
+    def enc():
+        with _pinned(bb):
+            xs = (_match_channels(images_of(ds, i), _vae_channels(bb)) for i in idx.split(batch_size))
+            return torch.cat([bb.encode_images(x.flip(-1) if flip else x).float().cpu() for x in xs])
+    if not cache: return enc()
+    name = f'{label:05d}-flipped' if flip else f'{label:05d}'
+    key = f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'
+    return _cached(cache_dir('latents', create=False)/key/f'{name}.safetensors', enc)
 
 def encode_real_set(bb, # a backbone (`evlf.backbone.load_backbone`)
                     ds, # a dataset with `.prompts` and `.targets` (`evlf.data.get_dataset`)
                     batch_size:int=256, # images per VAE batch
                     flip:bool=True, # also encode every mirror image
-                    cache:bool=True, # read/write the cache
+                    cache:bool=True, # read/write the cache (`encode_class`'s)
                     progress:bool=True, # show a progress bar
                    )->dict:
-    "Unscaled VAE posterior means of a real set (and its mirror images), its labels and class texts; cached."
+    "Unscaled VAE posterior means of a real set (and its mirror images), its labels and class texts; cached by class."
     from tqdm.auto import tqdm
     check_int('batch_size', batch_size, min=1)
-    key = hashlib.sha1(f'{bb.name}|{latent_fingerprint(bb)}|{ds!r}|{len(ds)}|{ds.prompts}|{flip}'.encode()).hexdigest()[
-        :16
-    ]
-    path = cache_dir('latents') / f'{bb.name}-{key}.safetensors'
-    if cache:
-        with entry_lock(path):
-            got = read_cached(path, load_tensors)
-            return got if got is not None else _encode_real_set(bb, ds, batch_size, flip, progress, path)
-    return _encode_real_set(bb, ds, batch_size, flip, progress, None)
+    labels = torch.as_tensor(ds.targets).long()
+    out = {}
+    for c in tqdm(range(len(ds.prompts)), desc='encode', disable=not progress):
+        at = labels == c
+        if not at.any(): continue
+        for k in ('latents', 'flipped') if flip else ('latents',):
+            z = encode_class(ds, bb, c, batch_size, cache, flip=k == 'flipped')
+            out.setdefault(k, z.new_zeros(len(labels), *z.shape[1:]))[at] = z
+    with torch.no_grad(), _pinned(bb): te = bb.text.encode(list(ds.prompts))
+    out.update(labels=labels, tokens=te.tokens.float().cpu(), pooled=te.pooled.float().cpu())
+    return {k: v.contiguous() for k, v in out.items()}
 
-def _encode_real_set(bb, ds, batch_size:int, flip:bool, progress:bool, path):
-    "Encode a real set (and its mirror images); kept at `path` (with the hash of its tensors) unless None."
-    from tqdm.auto import tqdm
-    dev = next(bb.vae.parameters()).device
-    lat, mir = [], []
-    with torch.no_grad():
-        for x in tqdm(
-            _batches(ds, batch_size), total=math.ceil(len(ds) / batch_size), desc='encode', disable=not progress
-        ):
-            x = x.to(dev)
-            lat.append(bb.encode_images(x).float().cpu())
-            if flip: mir.append(bb.encode_images(x.flip(-1)).float().cpu())
-        te = bb.text.encode(list(ds.prompts))
-    out = dict(latents=torch.cat(lat), labels=torch.as_tensor(ds.targets).long(),
-               tokens=te.tokens.float().cpu(), pooled=te.pooled.float().cpu())
-    if flip: out['flipped'] = torch.cat(mir)
-    out = {k: v.contiguous() for k, v in out.items()}
-    if path is not None: save_tensors(out, path)
-    return out
 
 # %% ../nbs/03_fusion.ipynb #e9adfdb5
 def _check_loss_params(lambda1, lambda2, tau):

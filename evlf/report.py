@@ -665,7 +665,7 @@ def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relati
               )->list:
     """Each set of `table` that today's settings would name otherwise, as a message (empty: every checkable set is
     today's)."""
-    from evlf.sampler import distilled_name
+    from evlf.sampler import cached_set_name
     from evlf.data import load_real
     t, out, ds = _table(table), [], None
     P = t['params']
@@ -675,7 +675,7 @@ def stale_sets(table, # a table's JSON as 05_eval writes it, or its path (relati
             # random: redrawn; a retrained module: its own folder
             if m == 'random' or run.get('fusion_seed') not in (None, 0) or not meta.is_file(): continue
             ds = ds or load_real(P['dataset'], root=P.get('root'))
-            want = distilled_name(
+            want = cached_set_name(
                 ds, P['backbone'], m, P['ipc'], run['distill_seed'], P.get('fusion_model'), **P.get('options', {})
             )
             have = Path(load_json(meta)['source']).name
@@ -687,7 +687,7 @@ def stale_manifests(
     record,  # a figure's JSON naming its sets: `data.manifests` (their settings) or `data.distilled` (their folders)
 ) -> list:
     "Each setting or set of a figure that today's defaults would make otherwise, as a message."
-    from evlf.sampler import distill_params, distilled_name, method_names, parse_method
+    from evlf.sampler import method_settings, cached_set_name, method_names, parse_method
     from evlf.data import load_real
     r = _table(record)
     P, out = r['params'], []
@@ -699,13 +699,13 @@ def stale_manifests(
     if named:
         ds = load_real(P['dataset'], 'train', P.get('real_per_class'), P.get('seed', 0), P.get('root'))
         for m, path in named.items():
-            want = distilled_name(
+            want = cached_set_name(
                 ds, P['backbone'], m, P['ipc'], P.get('seed', 0), P.get('fusion_model'), **P.get('options', {})
             )
             if Path(path).name != want: out.append(f"{m}: made as {Path(path).name}, today's settings make {want}")
     for m, man in r['data'].get('manifests', {}).items():
         fm = {'fusion_model': P['fusion_model']} if P.get('fusion_model') and m.endswith('evlf') else {}
-        want = distill_params(m, P['backbone'], **P.get('options', {}), **fm)
+        want = method_settings(m, P['backbone'], **P.get('options', {}), **fm)
         for k in sorted(set(want) | set(man)):
             if k.endswith('fingerprint') or k in ('ipc', 'fusion_model'): continue
             if man.get(k) != want.get(k): out.append(f'{m}: {k} was {man.get(k)!r}, today {want.get(k)!r}')

@@ -37,19 +37,20 @@ from evlf.core import (
 )
 from .data import get_dataset, DistilledWriter, check_set_folder, class_damage, SET_FORMAT, imagenet_classes
 from .data import images_of, random_subset, class_folder, distill_random, parse_dataset, dataset_slug
-from .fusion import fuse_latents, VARIANTS
+from .fusion import fuse_latents, VARIANTS, encode_class, dataset_fingerprint
+from .fusion import _pinned, _cached, _match_channels, _vae_channels
 from .backbone import latent_fingerprint, load_backbone, tiny_backbone, BACKBONES, WEIGHTS_DIR, PRESETS
 from .backbone import text_conditioned, denoiser_output, guided_output, named_backbone
 
 # %% auto #0
-__all__ = ['DISTILL_THREADS', 'SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'UNSET',
-           'FINETUNE_RECIPE', 'FINETUNE_DEFAULTS', 'image_generators', 'dataset_fingerprint', 'encode_class',
-           'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler', 'mode_guided',
-           'MGD3Pipeline', 'difffit_parameters', 'minimax_terms', 'finetune_denoiser', 'HostConfig', 'D4MConfig',
-           'MGD3Config', 'DiTConfig', 'Host', 'register_host', 'host_names', 'method_names', 'get_host', 'parse_method',
-           'load_plugins', 'RandomHost', 'D4MHost', 'MGD3Host', 'DiTHost', 'MinimaxHost', 'for_backbone',
-           'check_host_settings', 'distill_params', 'check_fusion_model', 'check_options', 'get_fusion', 'distill',
-           'finetuned_denoiser', 'get_backbone', 'distilled_name', 'distilled']
+__all__ = ['SCHEDULERS', 'MGD3_VARIANCES', 'SPACINGS', 'FINETUNE_RECIPES', 'FINETUNE_ON', 'UNSET', 'FINETUNE_RECIPE',
+           'FINETUNE_DEFAULTS', 'distilled', 'distilled_name', 'distill_params', 'finetuned_denoiser', 'get_backbone',
+           'image_generators', 'fused_class', 'prototypes', 'host_scheduler', 'D4MPipeline', 'mgd3_scheduler',
+           'mode_guided', 'MGD3Pipeline', 'difffit_parameters', 'minimax_terms', 'finetune_denoiser', 'HostConfig',
+           'D4MConfig', 'MGD3Config', 'DiTConfig', 'Host', 'register_host', 'host_names', 'method_names', 'get_host',
+           'parse_method', 'load_plugins', 'RandomHost', 'D4MHost', 'MGD3Host', 'DiTHost', 'MinimaxHost',
+           'for_backbone', 'check_host_settings', 'method_settings', 'check_fusion_model', 'check_options',
+           'get_fusion', 'distill', 'cached_denoiser', 'cached_backbone', 'cached_set_name', 'cached_set']
 
 # %% ../nbs/04_sampler.ipynb #3cc6a63c
 def image_generators(seed:int, # the run's seed
@@ -59,64 +60,6 @@ def image_generators(seed:int, # the run's seed
     "One CPU generator per image of class `label`, seeded from `(seed, label, k)`."
     states = [np.random.SeedSequence([seed, label, k]).generate_state(2) for k in range(n)]
     return [torch.Generator().manual_seed(int(s[0]) << 32 | int(s[1])) for s in states]
-
-# %% ../nbs/04_sampler.ipynb #78d9d81b
-def dataset_fingerprint(ds)->str:
-    "A hash of a dataset's images (in-memory sets) or file list (folder sets), its labels and its image size."
-    if hasattr(ds, 'data'): return fingerprint(ds.data, ds.targets, ds.image_size)
-    return fingerprint([str(p) for p, _ in ds.samples], ds.image_size)
-
-def _match_channels(x:torch.Tensor, c:int)->torch.Tensor:
-    "Grey images to `c` channels by repetition, colour to grey by the mean."
-    if x.shape[1] == c: return x
-    return x.repeat(1, c, 1, 1) if x.shape[1] == 1 else x.mean(1, keepdim=True).repeat(1, c, 1, 1)
-
-# %% ../nbs/04_sampler.ipynb #ddfca4ae
-def _vae_channels(bb)->int: return bb.vae.config.in_channels
-
-# torch and OpenMP threads of every set-making computation on a CPU (None: leave them); the count the committed sets
-# were made with
-DISTILL_THREADS = 2
-
-def _pinned(bb):
-    "A context that runs on `DISTILL_THREADS` threads when backbone `bb` is on a CPU (float bits move with the count)."
-    return cpu_threads(DISTILL_THREADS if bb is not None and torch.device(bb.device).type == 'cpu' else None)
-
-def _cached(path:Path, fn):
-    "The tensor saved at `path` (checked against its hash), or `fn()` saved there first; one run makes it, others wait."
-    with entry_lock(path):
-        got = read_cached(path, load_tensors)
-        if got is not None: return got['x']
-        x = fn()
-        save_tensors({'x': x}, path)
-        return x
-
-@torch.no_grad()
-def encode_class(ds, # a dataset with `.targets`
-                 bb, # a backbone (`evlf.backbone`)
-                 label:int, # the class to encode
-                 batch_size:int=256, # images per encoder call
-                 cache:bool=True, # keep the latents under `cache_dir('latents')`
-                )->torch.Tensor:
-    "Unscaled VAE latents `[N, *bb.latent_shape]` of every real image of class `label`, cached."
-    idx = torch.nonzero(torch.as_tensor(ds.targets) == label).flatten()
-    def enc():
-        with _pinned(bb):
-            return torch.cat(
-                [
-                    bb.encode_images(_match_channels(images_of(ds, idx[i : i + batch_size]), _vae_channels(bb)))
-                    .float()
-                    .cpu()
-                    for i in range(0, len(idx), batch_size)
-                ]
-            )
-    if not cache: return enc()
-    return _cached(
-        cache_dir('latents', create=False)
-        / f'{bb.name}-{latent_fingerprint(bb)}-{dataset_fingerprint(ds)}'
-        / f'{label:05d}.safetensors',
-        enc,
-    )
 
 # %% ../nbs/04_sampler.ipynb #5682fc80
 def _fuse_class(fusion, # an `EVLFFusion`, or None (no fusion)
@@ -880,7 +823,7 @@ def _with_config(host:Host, options:dict)->dict:
     if twice: raise ValueError(f'{", ".join(twice)} given both as keywords and in config; accepted: one of the two')
     return {**{k: v for k, v in options.items() if k != 'config'}, **cfg.options()}
 
-def distill_params(method:str, # one of `method_names()`
+def method_settings(method:str, # one of `method_names()`
                    backbone:str|None=None, # the backbone's name (its defaults apply)
                    **options, # host settings, or `config=` the host's config dataclass; see `distill`
                   )->dict:
@@ -925,11 +868,11 @@ def check_fusion_model(fusion_model)->str|None:
     return str(fusion_model)
 
 def check_options(options, method:str, backbone:str, fusion_model=None)->dict:
-    "Host settings for `distill`, checked by `distill_params` (unknown keys, bad values) before any work."
+    "Host settings for `distill`, checked by `method_settings` (unknown keys, bad values) before any work."
     if not isinstance(options, dict):
         raise ValueError(f'options={options!r} is not valid; accepted: a dict of distill settings')
     name = backbone[5:] if backbone.startswith('tiny-') else backbone
-    distill_params(method, name, **options, **({} if fusion_model is None else {'fusion_model': str(fusion_model)}))
+    method_settings(method, name, **options, **({} if fusion_model is None else {'fusion_model': str(fusion_model)}))
     return dict(options)
 
 # %% ../nbs/04_sampler.ipynb #a86405f4
@@ -970,7 +913,7 @@ def _finetune_latents(bb, ds, fusion, label:int, recipe:dict, seed:int, encode_b
                    for i in idx.split(encode_batch)])
     return _fuse_class(fusion, z, bb.text.encode([ds.prompts[label]]).tokens)*bb.scaling_factor
 
-def _finetuned(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool):
+def _cached_finetune(bb, ds, fusion, p:dict, seed:int, encode_batch:int, progress:bool):
     "The denoiser fine-tuned on the (fused) latents of all classes (Eq. 13), from the cache when there."
     den = bb.denoiser
     prompts = list(ds.prompts)
@@ -1118,7 +1061,7 @@ def distill(
     if isinstance(backbone, str): check_choice('backbone', backbone, BACKBONES)
     seed = check_int('seed', seed, min=0)
     ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
-    p = distill_params(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **options)
+    p = method_settings(method, backbone if isinstance(backbone, str) else getattr(backbone, 'name', None), **options)
     if ro['batch_size'] is not None: check_int('batch_size', ro['batch_size'], min=1)
     check_int('encode_batch', ro['encode_batch'], min=1)
     ds_name = dataset if isinstance(dataset, str) else getattr(dataset, 'name', type(dataset).__name__)
@@ -1153,7 +1096,7 @@ def distill(
         with _pinned(bb):
             if bb is not None and p['finetune'] and todo:
                 with state.main_process_first():
-                    den = _finetuned(
+                    den = _cached_finetune(
                         bb,
                         ds,
                         fusion if _finetune_fused(p) else None,
@@ -1174,7 +1117,7 @@ def distill(
     return out_dir
 
 # %% ../nbs/04_sampler.ipynb #70d238a8
-def finetuned_denoiser(
+def cached_denoiser(
     dataset,  # a dataset name (or class view) or dataset object: whose real training images it learns
     backbone,  # a backbone name or object
     fused: bool = True,  # on fused latents (EVLF's Eq. 13), or on the plain ones (the '+FT only' ablation)
@@ -1185,7 +1128,7 @@ def finetuned_denoiser(
     cache when there."""
     ro = {**_RUN_OPTIONS, **{k: v for k, v in options.items() if k in _RUN_OPTIONS}}
     method = 'd4m+evlf' if fused else 'd4m'
-    p = distill_params(
+    p = method_settings(
         method,
         backbone if isinstance(backbone, str) else getattr(backbone, 'name', None),
         **{**options, 'finetune': True}
@@ -1193,7 +1136,7 @@ def finetuned_denoiser(
     ds = get_dataset(dataset, 'train', root=ro['root']) if isinstance(dataset, str) else dataset
     bb, fusion, p = _load_parts(backbone, method, p, ds, ro['device'])
     with _pinned(bb):
-        return _finetuned(
+        return _cached_finetune(
             bb,
             ds,
             fusion if _finetune_fused(p) else None,
@@ -1206,7 +1149,7 @@ def finetuned_denoiser(
 # %% ../nbs/04_sampler.ipynb #7099b1c2
 _LOADED = {}
 
-def get_backbone(name:str):
+def cached_backbone(name:str):
     "The backbone `name` (a preset, or 'tiny-<kind>': random tiny weights), loaded once per process."
     check_choice('backbone', name, BACKBONES)
     if name not in _LOADED:
@@ -1247,10 +1190,10 @@ def _fusion_option(method:str, fusion_model, options:dict)->dict:
     uses = parse_method(method)[1] or options.get('fusion') or options.get('finetune_on') == 'fused'
     return {'fusion_model': str(fusion_model)} if fusion_model is not None and uses else {}
 
-def distilled_name(ds, backbone:str, method:str, ipc:int, seed:int=0, fusion_model=None, **options)->str:
+def cached_set_name(ds, backbone:str, method:str, ipc:int, seed:int=0, fusion_model=None, **options)->str:
     """The cache folder name of a set: dataset, backbone, method, IPC, seed and a hash of everything that decides its
     images."""
-    p = distill_params(
+    p = method_settings(
         method,
         backbone[5:] if backbone.startswith('tiny-') else backbone,
         **options,
@@ -1267,7 +1210,7 @@ def distilled_name(ds, backbone:str, method:str, ipc:int, seed:int=0, fusion_mod
     ).hexdigest()[:12]
     return f"{dataset_slug(getattr(ds, 'name', 'data'))}-{backbone}-{method}-ipc{ipc}-s{seed}-{key}"
 
-def distilled(
+def cached_set(
     ds,  # the real training set (`load_real`)
     backbone: str,  # one of `BACKBONES`
     method: str,  # one of `method_names()`
@@ -1280,7 +1223,7 @@ def distilled(
 ) -> Path:
     "The folder of the distilled set, from the cache, from `keep`, or distilled now (and then kept)."
     fm = _fusion_option(method, fusion_model, options)
-    path = cache_dir('distilled')/distilled_name(ds, backbone, method, ipc, seed, fusion_model, **options)
+    path = cache_dir('distilled')/cached_set_name(ds, backbone, method, ipc, seed, fusion_model, **options)
     with entry_lock(path):
         # random sets are cheap to redraw
         K, kept = len(ds.classes), None if keep is None or method == 'random' else Path(keep)/path.name
@@ -1308,10 +1251,25 @@ def _copy_set(src:Path, dst:Path):
 def _distil_entry(
     ds, backbone: str, method: str, ipc: int, seed: int, path: Path, progress: bool, options: dict, fm: dict
 ) -> Path:
-    "Make the cache entry `path` of `distilled`."
+    "Make the cache entry `path` of `cached_set`."
     if method == 'random' and _whole_dataset(ds):  # the whole real set (or class view): 05_eval's random sets
         return distill_random(ds.name, ipc, seed, root=options.get('root'))
-    bb = None if method == 'random' else get_backbone(backbone)
+    bb = None if method == 'random' else cached_backbone(backbone)
     return distill(
         ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm
     )
+
+# %% ../nbs/04_sampler.ipynb #7e3e0992
+def _renamed(new, old:str):
+    "`new` under its former name `old`: the same call, with a `FutureWarning` naming `new`."
+    import functools, warnings
+    @functools.wraps(new)
+    def former(*args, **kwargs):
+        warnings.warn(f'evlf.sampler.{old} is now evlf.sampler.{new.__name__}', FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+    return former
+
+distilled, distilled_name = _renamed(cached_set, 'distilled'), _renamed(cached_set_name, 'distilled_name')
+distill_params = _renamed(method_settings, 'distill_params')
+finetuned_denoiser = _renamed(cached_denoiser, 'finetuned_denoiser')
+get_backbone = _renamed(cached_backbone, 'get_backbone')

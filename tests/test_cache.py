@@ -6,7 +6,7 @@ from evlf import eval as ev, fusion as fu
 from evlf.cli import main
 from evlf.core import cache_dir, entry_lock, Damaged
 from evlf.data import load_real, DistilledWriter
-from evlf.sampler import distilled, get_backbone
+from evlf.sampler import cached_set, cached_backbone
 
 REPO = Path(__file__).resolve().parents[1]
 KW = dict(num_inference_steps=2, finetune_steps=2, finetune_batch=4)
@@ -18,7 +18,7 @@ def _env(tmp_path, monkeypatch):
 
 @pytest.fixture(scope='module')
 def fusion_dir(tmp_path_factory):
-    bb = get_backbone('tiny-sd15'); torch.manual_seed(0)
+    bb = cached_backbone('tiny-sd15'); torch.manual_seed(0)
     d = tmp_path_factory.mktemp('fusion')/'tiny'
     fu.EVLFFusion(latent_channels=4, text_dim=bb.text.dim, width=16, heads=2, layers=1, grid=bb.latent_shape[1], proj_channels=8).save_pretrained(d)
     return d
@@ -81,7 +81,7 @@ _DROP = {'set image': (), 'student record': (), 'fine-tuned denoiser': ('distill
          'fused latents': ('distilled', 'finetune'), 'latents': ('distilled', 'finetune', 'fused')}
 
 def test_damaged_cache_entries_are_recomputed(real, fusion_dir, capfd):
-    run = lambda seed: distilled(real, 'tiny-sd15', 'd4m+evlf', 2, seed=seed, fusion_model=fusion_dir, progress=False, **KW)
+    run = lambda seed: cached_set(real, 'tiny-sd15', 'd4m+evlf', 2, seed=seed, fusion_model=fusion_dir, progress=False, **KW)
     table = lambda path: ev.evaluate(path, **EV)['final']  # the numbers a table is made of
     path = run(0); run(1)  # two of each entry, so that one can be swapped for the other
     ref_set, ref = pngs(path), table(path)
@@ -113,12 +113,12 @@ def test_damaged_kept_record_is_refused(tmp_path, real):
     assert ev.evaluate(_random_set(tmp_path, real), cache=kept, **EV)['final'] == ref
 
 def _random_set(tmp_path, real):
-    return distilled(real, 'tiny-sd15', 'random', 2, seed=0, progress=False)
+    return cached_set(real, 'tiny-sd15', 'random', 2, seed=0, progress=False)
 
 def test_damaged_fusion_module_is_retrained(monkeypatch, capfd):
     made = []
     def quick_fit(preset, dataset, out_dir=None, seed=0, **kw):
-        bb = get_backbone('tiny-sd15'); torch.manual_seed(seed); made.append(seed)
+        bb = cached_backbone('tiny-sd15'); torch.manual_seed(seed); made.append(seed)
         f = fu.EVLFFusion(latent_channels=4, text_dim=bb.text.dim, width=16, heads=2, layers=1, grid=bb.latent_shape[1], proj_channels=8)
         f.training_record = {'seed': seed}
         return f
@@ -140,7 +140,7 @@ def test_second_run_waits_and_reuses(real, monkeypatch):
     write, written = DistilledWriter.write, []
     def slow(self, label, images): written.append(label); time.sleep(0.3); write(self, label, images)
     monkeypatch.setattr(DistilledWriter, 'write', slow)
-    run = lambda out: out.append(distilled(real, 'tiny-sd15', 'd4m', 2, seed=0, progress=False, **KW))
+    run = lambda out: out.append(cached_set(real, 'tiny-sd15', 'd4m', 2, seed=0, progress=False, **KW))
     outs = []
     a = threading.Thread(target=run, args=(outs,)); a.start()
     while not written: time.sleep(0.01)

@@ -154,9 +154,9 @@ FIGURES_WALK = {
 def walk_dir(tmp_path_factory):
     "One cache for the whole walk (each backbone encodes the class once) and tiny fusion modules for tiny-sd15, one per variant."
     from evlf.fusion import EVLFFusion, VARIANTS
-    from evlf.sampler import get_backbone
+    from evlf.sampler import cached_backbone
     root = tmp_path_factory.mktemp('walk')
-    bb = get_backbone(SD)
+    bb = cached_backbone(SD)
     for v in VARIANTS:
         torch.manual_seed(0)
         EVLFFusion(latent_channels=bb.latent_shape[0], text_dim=bb.text.dim, width=16, heads=2, layers=1, grid=bb.latent_shape[1],

@@ -170,19 +170,35 @@ def test_two_processes(tmp_path):
 
 
 def test_encode_real_set_caches(tmp_path, monkeypatch):
-    "encode_real_set with a stand-in backbone: batches, mirror latents, class texts, and a cache hit the second time."
-    from types import SimpleNamespace
+    "encode_real_set reads and fills encode_class's cache, class by class: mirror latents, class texts, a hit the second time."
+    from evlf.backbone import tiny_backbone
     from evlf.data import ArrayImages
-    from evlf.fusion import encode_real_set
+    from evlf.fusion import encode_real_set, encode_class
     monkeypatch.setenv('EVLF_CACHE', str(tmp_path))
-    vae = nn.Conv2d(1, 4, 4, stride=4)
+    bb = tiny_backbone('dit256', seed=0)
     calls = []
-    def enc(x): calls.append(len(x)); return vae(x)
-    text = SimpleNamespace(encode=lambda p: SimpleNamespace(tokens=torch.randn(len(p), 16, 384), pooled=torch.randn(len(p), 384)))
-    bb = SimpleNamespace(name='stand-in', vae=vae, encode_images=enc, text=text)
-    ds = ArrayImages(torch.randint(0, 256, (10, 1, 32, 32), dtype=torch.uint8), torch.arange(10) % 3, ['a', 'b', 'c'])
-    with torch.no_grad(): d = encode_real_set(bb, ds, batch_size=4, progress=False)
-    assert calls == [4, 4, 4, 4, 2, 2] and d['latents'].shape == (10, 4, 8, 8) and d['tokens'].shape == (3, 16, 384)
-    with torch.no_grad(): assert torch.allclose(d['flipped'][3], vae(ds.images([3]).flip(-1))[0])
+    h = bb.vae.encoder.register_forward_pre_hook(lambda m, a: calls.append(len(a[0])))
+    ds = ArrayImages(torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8), torch.arange(10) % 3, ['a', 'b', 'c'])
+    z1 = encode_class(ds, bb, 1, batch_size=4)  # the samplers' call fills the cache the training set reads
+    d = encode_real_set(bb, ds, batch_size=4, progress=False)
+    assert calls == [3, 4, 4, 3, 3, 3] and d['latents'].shape == (10, *bb.latent_shape) and d['tokens'].shape[0] == 3
+    assert torch.equal(d['latents'][d['labels'] == 1], z1) and torch.equal(d['labels'], torch.arange(10) % 3)
     d2 = encode_real_set(bb, ds, batch_size=4, progress=False)
-    assert len(calls) == 6 and torch.equal(d['latents'], d2['latents']) and torch.equal(d['labels'], d2['labels'])
+    h.remove()
+    assert len(calls) == 6 and all(torch.equal(d[k], d2[k]) for k in d)
+    with torch.no_grad(): assert torch.allclose(d['flipped'][3], bb.encode_images(ds.images(torch.tensor([3])).flip(-1))[0], atol=1e-5)
+    assert len(list(tmp_path.rglob('*.safetensors'))) == 6  # 3 classes and their mirrors, one file each
+
+
+def test_one_latent_cache_moved_nothing():
+    "The record of bench/real_latents.py: every tensor of the commit before, every kept set re-distilled, bit for bit."
+    import json, re
+    repo = Path(__file__).resolve().parents[1]
+    rec = json.loads((repo/'figures'/'bench'/'real_latents.json').read_text())
+    h, eq = rec['hashes'], rec['before']['equal']
+    assert len(eq) == 10 and all(eq.values()), eq  # 2 presets x (encode_real_set's tensors + 2 classes + 2 row checks)
+    assert [k for k in h if k.startswith('ec-eq-ers')] and all(v for k, v in h.items() if k.startswith('ec-eq-ers'))
+    assert all(h[f'set-{m}']['equal_kept'] and h[f'set-{m}']['n'] == 100 for m in ('d4m', 'mgd3'))
+    text = (repo/'bench'/'README.md').read_text()
+    para = text[text.index('**One cache of real latents.**'):].split('\n\n')[0]
+    assert f"{rec['seconds']} s" in para and rec['params']['before'].split('-')[-1].split('.')[0] in para

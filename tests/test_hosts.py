@@ -3,7 +3,7 @@ import dataclasses, json, os, subprocess, sys
 from pathlib import Path
 import pytest, torch
 from evlf import sampler
-from evlf.sampler import (distill, distill_params, distilled_name, load_plugins, method_names, parse_method, register_host,
+from evlf.sampler import (distill, method_settings, cached_set_name, load_plugins, method_names, parse_method, register_host,
                           get_host, Host, HostConfig, D4MConfig, D4MHost, UNSET)
 from evlf.data import load_distilled
 from test_sampler import tiny_ds, tiny_fusion, OPTS
@@ -35,14 +35,14 @@ def test_plugin_host_distils(tmp_path, medoid):
     for out, m in ((a, 'medoid+evlf'), (b, 'medoid')):
         d = load_distilled(out)
         assert len(d) == 6 and d.manifest['method'] == m and d.manifest['params']['num_inference_steps'] == 3
-    assert distill_params('medoid', 'sd15', config=cfg) == distill_params('medoid', 'sd15', num_inference_steps=3)
-    name = distilled_name(ds, 'tiny-sd15', 'medoid', 2, 1, num_inference_steps=3)
-    assert 'medoid' in name and name != distilled_name(ds, 'tiny-sd15', 'medoid', 2, 1, num_inference_steps=4)
-    with pytest.raises(ValueError, match="strength=0 is not valid"): distill_params('medoid', 'sd15', strength=0)
+    assert method_settings('medoid', 'sd15', config=cfg) == method_settings('medoid', 'sd15', num_inference_steps=3)
+    name = cached_set_name(ds, 'tiny-sd15', 'medoid', 2, 1, num_inference_steps=3)
+    assert 'medoid' in name and name != cached_set_name(ds, 'tiny-sd15', 'medoid', 2, 1, num_inference_steps=4)
+    with pytest.raises(ValueError, match="strength=0 is not valid"): method_settings('medoid', 'sd15', strength=0)
     with pytest.raises(ValueError, match='MedoidConfig has no field scheduler; accepted: strength, guidance_scale'):
         medoid.config(scheduler='ddim')
     with pytest.raises(ValueError, match="config=D4MConfig.* is not valid for host 'medoid'; accepted: MedoidConfig"):
-        distill_params('medoid', 'sd15', config=D4MConfig())
+        method_settings('medoid', 'sd15', config=D4MConfig())
 
 
 def test_plugin_host_in_the_report(medoid):

@@ -75,7 +75,7 @@ def _variants(host: str) -> dict:
 
 def ablation_drift(record) -> list:
     "Each set of a Table 7 ablation record ('VARIANT ipcN[ dseedK]' -> folder) that today's defaults would name otherwise."
-    from evlf.sampler import distilled_name
+    from evlf.sampler import cached_set_name
     from evlf.data import load_real
     r = load_json(record) if not isinstance(record, dict) else record
     P, out = r['params'], []
@@ -84,7 +84,7 @@ def ablation_drift(record) -> list:
         variant, rest = key.rsplit(' ipc', 1)
         ipc, _, seed = rest.partition(' dseed')
         method, opts = _variants(P['host'])[variant]
-        want = distilled_name(ds, P['backbone'], method, int(ipc), int(seed or P.get('distill_seed', 0)),
+        want = cached_set_name(ds, P['backbone'], method, int(ipc), int(seed or P.get('distill_seed', 0)),
                               P.get('fusion_model'), **{**P.get('options', {}), **opts})
         if Path(folder).name != want: out.append(f'{key}: made {Path(folder).name}, today {want}')
     return out
