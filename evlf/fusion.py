@@ -248,7 +248,7 @@ def _cached(path:Path, fn):
         return x
 
 
-# %% ../nbs/03_fusion.ipynb
+# %% ../nbs/03_fusion.ipynb #4ce44893
 @torch.no_grad()
 def encode_class(ds, # a dataset with `.targets`
                  bb, # a backbone (`evlf.backbone`)

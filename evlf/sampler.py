@@ -1259,7 +1259,7 @@ def _distil_entry(
         ds, bb if bb is not None else backbone, method, ipc, seed=seed, out_dir=path, progress=progress, **options, **fm
     )
 
-# %% ../nbs/04_sampler.ipynb #7e3e0992
+# %% ../nbs/04_sampler.ipynb #5583057a
 def _renamed(new, old:str):
     "`new` under its former name `old`: the same call, with a `FutureWarning` naming `new`."
     import functools, warnings
