@@ -162,3 +162,23 @@ def test_readme_ablation_ipc1():
     ten = json.loads((REPO/'figures'/'ablation-ipc10-10sets'/'ablation-fashion-mnist_3_4_5_6_7-mgd3.json').read_text())['data']['paired']['10']['FT on fused - FT on plain']
     assert len(ten['per_distill_seed']) == 10 and ten['ci'][1] - ten['ci'][0] < 1 and ten['verdict'] == 'not resolved at this n'
     assert 'at IPC 10 a small loss (D4M) or not resolved with an interval under a point wide (MGD3, ten sets); at IPC 50 not resolved' in text
+
+
+def test_bench_readme_student_compile():
+    "bench/README's numbers for compiled students are its record's, and the record says eager stays."
+    import json
+    r = json.loads((REPO/'figures'/'bench'/'student_compile.json').read_text())
+    R = {(x['precision'], x['variant']): x for x in r['rows']}
+    text = ' '.join((REPO/'bench'/'README.md').read_text().split())
+    ms = lambda s: f'{s*1e3:.0f} ms'
+    f0, f1, f2 = (R['float32', v] for v in ('eager', 'compiled', 'compiled channels-last'))
+    want = [f"float32: eager {ms(f0['step_s'])}, compiled {ms(f1['step_s'])} ({f1['speedup']:.2f} times as fast)",
+            f"channels-last {ms(f2['step_s'])} ({f2['speedup']:.2f} times)"]
+    if r['native_bf16']:
+        b0, b1, b2 = (R['bfloat16', v] for v in ('eager', 'compiled', 'compiled channels-last'))
+        want += [f"bfloat16: eager {ms(b0['step_s'])}, compiled {ms(b1['step_s'])} ({b1['speedup']:.2f} times as fast)",
+                 f"compiled on channels-last tensors {ms(b2['step_s'])} ({b2['speedup']:.2f} times); the middle convolution alone "
+                 f"{ms(b0['middle_conv_s'])}, so the ratio stays at {min(b1['ratio_to_middle_conv'], b2['ratio_to_middle_conv']):.2f} at best"]
+    for w in want: assert w in text, w
+    # the sentence that keeps train_students eager holds only while no compiled variant is 2x
+    assert max(x.get('speedup', 0) for x in r['rows']) < 2 and 'not the road to a 2x student' in text
