@@ -165,6 +165,7 @@ def test_mechanism(env, tmp_path):
     ('08_lambda_sweep', dict(students=3), 'students=3 is not valid'),
     ('09_ablation', dict(options={'finetune': True}), 'fusion and finetune are what this notebook varies'),
     ('09_ablation', dict(kept_sets=3), 'kept_sets=3 is not valid'),
+    ('09_ablation', dict(variants='centre'), "variants='centre' is not valid; accepted: 'all', 'central'"),
     ('10_gradcam', dict(protocol='soft'), "protocol='soft' is not valid"),
     ('06_samples', dict(hosts='d4m'), "'hosts' is not a parameter of this notebook (misspelt?); accepted: dataset, backbone, host"),
     ('07_tsne', dict(perplexty=5.0), "'perplexty' is not a parameter"),
@@ -264,3 +265,8 @@ def test_ablation_killed_then_resumed(env, tmp_path, monkeypatch):
     assert {f: after.get(f) for f in before} == before  # nothing finished was made again
     d = outputs(out, 'ablation-fashion-mnist-d4m')['data']
     assert len(d['runs']) == 10 and len(list(students.glob('*/seed0.json'))) == 10 and len([q for q in kept.iterdir() if not q.name.startswith('.')]) == 10
+    # variants='central': the central comparison's two rows alone read back the same sets and students, and give the same difference
+    run('09_ablation', tmp_path/'c.ipynb', **{**params, 'variants': 'central', 'out': str(tmp_path/'central')})
+    c = outputs(tmp_path/'central', 'ablation-fashion-mnist-d4m')['data']
+    assert list(c['paired']['2']) == ['FT on fused - FT on plain'] and len(c['runs']) == 4 and made() == after
+    assert c['paired']['2']['FT on fused - FT on plain'] == d['paired']['2']['FT on fused - FT on plain']
