@@ -630,7 +630,7 @@ def _shown(path, made_by:str, record=None)->tuple:
 def _caption(stamps: list, made_by: str) -> str:
     return ' · '.join(f"`{s['path']}` (sha256 {s['sha256']})" for s in stamps) + f' · made by `{made_by}`'
 
-def show_figure(png, # a committed figure, relative to the repository (e.g. 'figures/samples-fashion-mnist-d4m.png')
+def show_figure(png, # a committed figure, repository-relative: 'figures/06_samples/samples-fashion-mnist-d4m.png'
                 made_by:str, # the command that rebuilds it, e.g. 'make figures ONLY=06_samples'
                 record=None, # its JSON record (default: the PNG's stem + .json, when there is one)
                 width:int=960, # shown at most this many pixels wide

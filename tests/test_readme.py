@@ -39,7 +39,7 @@ def test_figures_keep_one_copy_of_each_table():
     "The main table lives once, where `make figures` writes it (the main job, tested once, writes beside it); raw Grad-CAM maps are binary, not JSON."
     assert not list((REPO/'figures').glob('table_*')), 'a table at the top of figures/: tables live in figures/tables/<dataset>/<ipc>-<net>/'
     assert (REPO/MAIN_TABLE).exists()
-    g = REPO/'figures'/'gradcam-fashion-mnist-d4m.json'
+    g = REPO/'figures'/'10_gradcam'/'gradcam-fashion-mnist-d4m.json'
     assert g.stat().st_size < 20_000 and (g.parent/'gradcam-fashion-mnist-d4m.npz').exists()
 
 
@@ -151,15 +151,15 @@ def test_readme_ablation_ipc1():
     "The README's numbers for fine-tuning on fused minus on plain latents at IPC 1 (ten sets) are the records' and say what they say."
     import json
     text = ' '.join(README.read_text().split())
-    c = {h: json.loads((REPO/'figures'/'ablation-ipc1-10sets'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired']['1']['FT on fused - FT on plain']
+    c = {h: json.loads((REPO/'figures'/'09_ablation'/'ipc1-10sets'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired']['1']['FT on fused - FT on plain']
          for h in ('d4m', 'mgd3')}
     assert all(len(p['per_distill_seed']) == 10 and p['ci'][0] > 0 and p['verdict'] == 'helps' for p in c.values())  # ten sets, intervals above 0
     assert all(0 < p['mean'] < 1 for p in c.values())  # under a point
     assert 'helps at IPC 1, by under a point (ten sets, both hosts)' in text
-    three = {(h, i): json.loads((REPO/'figures'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired'][i]['FT on fused - FT on plain']['verdict']
+    three = {(h, i): json.loads((REPO/'figures'/'09_ablation'/f'ablation-fashion-mnist_3_4_5_6_7-{h}.json').read_text())['data']['paired'][i]['FT on fused - FT on plain']['verdict']
              for h in ('d4m', 'mgd3') for i in ('10', '50')}
     assert three == {('d4m', '10'): 'hurts', ('d4m', '50'): 'not resolved at this n', ('mgd3', '10'): 'not resolved at this n', ('mgd3', '50'): 'not resolved at this n'}
-    ten = json.loads((REPO/'figures'/'ablation-ipc10-10sets'/'ablation-fashion-mnist_3_4_5_6_7-mgd3.json').read_text())['data']['paired']['10']['FT on fused - FT on plain']
+    ten = json.loads((REPO/'figures'/'09_ablation'/'ipc10-10sets'/'ablation-fashion-mnist_3_4_5_6_7-mgd3.json').read_text())['data']['paired']['10']['FT on fused - FT on plain']
     assert len(ten['per_distill_seed']) == 10 and ten['ci'][1] - ten['ci'][0] < 1 and ten['verdict'] == 'not resolved at this n'
     assert 'at IPC 10 a small loss (D4M) or not resolved with an interval under a point wide (MGD3, ten sets); at IPC 50 not resolved' in text
 

@@ -43,18 +43,18 @@ def test_stale_caught():
     assert len(stale_sets(old)) == 12 and all("today's settings make" in s for s in stale_sets(old))
     other = copy.deepcopy(rec); other['params']['eval_every'] = 1.0
     assert params_drift(other, p) == ['eval_every: recorded 1.0, asked 0.2']
-    old = load_json(REPO/'figures/samples-fashion-mnist-d4m.json'); old['data']['manifests']['d4m']['scheduler'] = 'DDPMScheduler'
+    old = load_json(REPO/'figures/06_samples/samples-fashion-mnist-d4m.json'); old['data']['manifests']['d4m']['scheduler'] = 'DDPMScheduler'
     assert stale_manifests(old) == ["d4m: scheduler was 'DDPMScheduler', today 'pndm'"]  # a figure made before D4M sampled with PNDM
 
 
 @pytest.mark.parametrize('host,made_by', [('d4m', '06_samples.yaml'), ('mgd3', '06_samples-mgd3')])
 def test_samples_are_todays(host, made_by):
-    bad = stale_manifests(f'figures/samples-fashion-mnist-{host}.json')
+    bad = stale_manifests(f'figures/06_samples/samples-fashion-mnist-{host}.json')
     assert not bad, '; '.join(bad) + f'. Rebuild: make figures ONLY={made_by}'
 
 
 MADE_BY = {'samples': '06_samples', 'tsne': '07_tsne', 'gradcam': '10_gradcam'}  # a figure record's stem -> the notebook that makes it
-FIGURES = sorted(f for f in (REPO/'figures').glob('*.json') if f.stem.split('-')[0] in MADE_BY)
+FIGURES = sorted(f for nb in MADE_BY.values() for f in (REPO/'figures'/nb).glob('*.json'))  # figures/<notebook>/<kind>-*.json
 
 
 @pytest.mark.parametrize('path', FIGURES, ids=lambda p: p.stem)
@@ -97,7 +97,7 @@ STALE = {'ablation-fashion-mnist-d4m.json': '09_ablation.yaml'}  # known: made w
 @pytest.mark.parametrize('path', ABLATIONS, ids=lambda p: str(p.relative_to(REPO/'figures')))
 def test_ablation_is_todays(path, request):
     "Every set behind a committed Table 7 ablation is the one today's defaults make; a known-stale record must fail."
-    if path.name in STALE and path.parent == REPO/'figures':
+    if path.name in STALE and path.parent == REPO/'figures'/'09_ablation':
         request.applymarker(pytest.mark.xfail(strict=True, reason=f'stale: rebuild with make figures ONLY={STALE[path.name]}'))
     bad = ablation_drift(path)
     assert not bad, f'{path.relative_to(REPO)}: ' + '; '.join(bad[:3]) + f' (and {max(0, len(bad) - 3)} more)'
