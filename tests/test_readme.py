@@ -182,3 +182,20 @@ def test_bench_readme_student_compile():
     for w in want: assert w in text, w
     # the sentence that keeps train_students eager holds only while no compiled variant is 2x
     assert max(x.get('speedup', 0) for x in r['rows']) < 2 and 'not the road to a 2x student' in text
+
+
+def test_bench_readme_distill_phases():
+    "bench/README's breakdown of the main job's distillation is its record's, and fusion is the one phase over a quarter."
+    import json
+    r = json.loads((REPO/'figures'/'bench'/'distill_phases.json').read_text())
+    P, W = r['phases_s'], r['wall_s']
+    text = ' '.join((REPO/'bench'/'README.md').read_text().split())
+    pc = lambda k: f"{P[k]:.0f} s ({100*P[k]/W:.0f}%)"
+    rest = sum(v for k, v in P.items() if k.startswith(('k-means', 'decode', 'write', 'other')))
+    want = [f"{W:.0f} s in all; fusing latents with the class text {pc('fuse with the class text')}",
+            f"MGD3's denoising {pc('denoise (MGD3 pipeline)')}", f"D4M+EVLF's fine-tuning {pc('fine-tune the denoiser')}",
+            f"D4M's denoising {pc('denoise (D4M pipeline)')}", f"VAE encoding of the real images {pc('encode real images (VAE)')}",
+            f"cache I/O together {100*rest/W:.0f}%"]
+    for w in want: assert w in text, w
+    assert (r['methods'], r['distill_seeds']) == (['d4m', 'd4m+evlf', 'mgd3', 'mgd3+evlf'], [0, 1, 2]) and len(r['per_set_s']) == 12
+    assert [k for k, s in r['share'].items() if s > 0.25] == ['fuse with the class text'] and 'Fusion is the one phase over a quarter' in text
