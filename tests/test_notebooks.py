@@ -73,3 +73,34 @@ def test_render_missing_record_leaves_notebook(tmp_path):
     with pytest.raises(RuntimeError) as e: render_notebooks.render(fn)
     assert 'figures/no-such-figure.png is missing: `make figures ONLY=06_samples` makes it' in str(e.value)
     assert fn.read_bytes() == before and not list(tmp_path.glob('.*.tmp'))
+
+
+def later_reads(nb_path: Path) -> list:
+    "The records a notebook's code reads that a notebook later in the reading order makes (figures/<notebook>/, tables: 05_eval)."
+    import re
+    order = [p.stem for p in NBS]
+    out = []
+    for c in json.loads(nb_path.read_text())['cells']:
+        if c['cell_type'] != 'code': continue
+        for ref in re.findall(r"figures/(tables|\d\d[a-z]?_\w+)/", ''.join(c['source']).replace("'/'", '/')):
+            maker = '05_eval' if ref == 'tables' else ref
+            if maker in order and order.index(maker) > order.index(nb_path.stem): out.append(f'{nb_path.name} cell {c.get("id")} reads {maker}\'s records')
+    return out
+
+
+FINDINGS = [p for p in NBS if any(c['cell_type'] == 'markdown' and ''.join(c['source']).startswith('## What we found')
+                                  for c in json.loads(p.read_text())['cells'])]
+
+
+@pytest.mark.parametrize('nb', FINDINGS, ids=lambda p: p.name)
+def test_findings_read_earlier_records(nb):
+    "A notebook's findings read only records made by itself or by notebooks before it in the reading order."
+    assert not later_reads(nb), later_reads(nb)
+
+
+def test_later_reads_caught(tmp_path):
+    "A test of the test: 08's findings reading 11_variance's record is named."
+    nb = {'cells': [{'cell_type': 'code', 'source': ["load_json(committed('figures/11_variance/variance-fashion-mnist.json'))"]}]}
+    (tmp_path/'08_lambda_sweep.ipynb').write_text(json.dumps(nb))
+    assert later_reads(tmp_path/'08_lambda_sweep.ipynb') == ["08_lambda_sweep.ipynb cell None reads 11_variance's records"]
+    assert len(FINDINGS) >= 9 and {p.stem for p in FINDINGS} >= {'05_eval', '08_lambda_sweep', '09_ablation', '11_variance', '13_unseen'}
