@@ -53,12 +53,18 @@ def test_tsne(env, tmp_path):
     assert rec['data']['extractor']['name'] == 'pixels' and len(rec['data']['points']['xy']) == 10*(8 + 2 + 2)
 
 def test_lambda_sweep(env, tmp_path):
-    run('08_lambda_sweep', tmp_path/'08.ipynb', **BASE, lambdas=[0.1], ipcs=[2], seeds=1, epochs=2, fusion_max_steps=2,
+    run('08_lambda_sweep', tmp_path/'08.ipynb', **BASE, lambdas=[0.0, 0.1], ipcs=[2], seeds=1, distill_seeds=2, epochs=2, fusion_max_steps=2,
         fusion_options={'width': 16, 'heads': 2, 'batch_size': 8}, coverage_real=10, coverage_k=2, extractor='pixels', max_test=200,
         out=str(tmp_path))
     rec = outputs(tmp_path, 'lambda_sweep-fashion-mnist-d4m')
     d = rec['data']
-    assert len(d['summary']) == 2 and set(d['fusion_modules']) == {'0.1'} and d['coverage']['real_total'] == 100
+    assert len(d['summary']) == 3 and set(d['fusion_modules']) == {'0 seed0', '0 seed1', '0.1 seed0', '0.1 seed1'}
+    assert len(set(d['fusion_modules'].values())) == 4 and d['coverage']['real_total'] == 100  # one module per lambda1 and seed
+    assert sorted(d['distilled']) == [f'{m} ipc2 dseed{s}' for m in ('d4m', 'd4m+evlf lambda1 0', 'd4m+evlf lambda1 0.1') for s in (0, 1)]
+    c = d['paired']['2']['0.1']  # paired by distillation seed: against the host alone and against lambda1 = 0
+    assert c['vs host']['n'] == c['vs lambda1 0']['n'] == 2 and 'vs lambda1 0' not in d['paired']['2']['0']
+    assert [q['distill_seed'] for q in c['vs lambda1 0']['per_distill_seed']] == [0, 1] and '| 2 | 0.1 |' in d['markdown']
+    assert {r['distill_seed'] for r in d['runs']} == {0, 1} and all(s['final_lo'] <= s['final_mean'] <= s['final_hi'] for s in d['summary'])
     assert 0 <= d['best_coverage']['2']['greedy'] <= d['best_coverage']['2']['upper'] <= 1
     assert all(0 <= s['coverage'] <= 1 for s in d['summary']) and d['numerics'] == NUMERICS
 
@@ -163,6 +169,7 @@ def test_mechanism(env, tmp_path):
     ('07_tsne', dict(extractor='inception'), "extractor='inception' is not valid"),
     ('08_lambda_sweep', dict(lambdas=[0.1, -1]), 'lambdas[1]=-1 is not valid'),
     ('08_lambda_sweep', dict(students=3), 'students=3 is not valid'),
+    ('08_lambda_sweep', dict(distill_seeds=0), 'distill_seeds=0 is not valid'),
     ('09_ablation', dict(options={'finetune': True}), 'fusion and finetune are what this notebook varies'),
     ('09_ablation', dict(kept_sets=3), 'kept_sets=3 is not valid'),
     ('09_ablation', dict(variants='centre'), "variants='centre' is not valid; accepted: 'all', 'central'"),

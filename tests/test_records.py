@@ -101,3 +101,14 @@ def test_ablation_is_todays(path, request):
         request.applymarker(pytest.mark.xfail(strict=True, reason=f'stale: rebuild with make figures ONLY={STALE[path.name]}'))
     bad = ablation_drift(path)
     assert not bad, f'{path.relative_to(REPO)}: ' + '; '.join(bad[:3]) + f' (and {max(0, len(bad) - 3)} more)'
+
+
+SWEEP = REPO/'figures/08_lambda_sweep/lambda_sweep-fashion-mnist-d4m.json'
+
+
+@pytest.mark.xfail(strict=True, reason='stale: one set per point, on the earlier sampler conventions; rebuild with make figures ONLY=08_lambda_sweep')
+def test_sweep_is_todays():
+    "The committed lambda1 sweep holds the parameters its params file asks (the paired design: distill_seeds)."
+    planned = next(p for _, name, p in PLAN if name == '08_lambda_sweep')
+    bad = params_drift(load_json(SWEEP), planned)
+    assert not bad, f'{SWEEP.relative_to(REPO)}: ' + '; '.join(bad) + '. Rebuild: make figures ONLY=08_lambda_sweep'
