@@ -31,10 +31,10 @@ def old_code():
     try: yield
     finally: _Pool2x2.backward = new
 
-def conv_reference(steps:int, amp:bool)->float:
-    "Median seconds of one forward+backward (bf16 autocast or float32) of a 128->128 3x3 conv on [100, 128, 16, 16] (weights and input need grads)."
-    conv = torch.nn.Conv2d(128, 128, 3, padding=1)
-    x = torch.randn(100, 128, 16, 16, requires_grad=True)
+def conv_reference(steps:int, amp:bool, cin:int=128, size:int=16, input_grad:bool=True)->float:
+    "Median seconds of one forward+backward (bf16 autocast or float32) of a cin->128 3x3 conv on [100, cin, size, size]."
+    conv = torch.nn.Conv2d(cin, 128, 3, padding=1)
+    x = torch.randn(100, cin, size, size, requires_grad=input_grad)
     ts = []
     for i in range(steps + 3):
         t = time.perf_counter()

@@ -147,6 +147,23 @@ def test_bench_readme_student_step():
     for w in want: assert w in text, w
 
 
+def test_bench_readme_student_floor():
+    "bench/README's floor under a student's step is its record's, and the record says a step twice as fast is under it."
+    import json
+    r = json.loads((REPO/'figures'/'bench'/'student_floor.json').read_text())['rows']
+    text = ' '.join((REPO/'bench'/'README.md').read_text().split())
+    ms = lambda s: f'{s*1e3:.0f} ms'
+    b, f = r['bfloat16'], r['float32']
+    conv = lambda row, head: next(v for k, v in row['conv_s'].items() if k.startswith(head))
+    assert b['below_floor'] and f['below_floor'] and b['twice_as_fast_s'] < b['floor_s']
+    for w in (f"bfloat16: the step {ms(b['step_s'])}; the first convolution (1 to 128 channels, 32x32) {ms(conv(b, 'conv1'))}, "
+              f"the middle one {ms(conv(b, 'conv2'))}, the last (8x8) {ms(conv(b, 'conv3'))}",
+              f"A step twice as fast, {ms(b['twice_as_fast_s'])}, would take less than its two 128-channel convolutions alone, {ms(b['floor_s'])}",
+              f"float32: the step {ms(f['step_s'])}, those two convolutions {ms(f['floor_s'])}, half the step {ms(f['twice_as_fast_s'])}",
+              f"{b['ratio_floor_to_middle']:.2f} times the middle one", f"at most {b['step_s']/b['floor_s']:.1f} times faster"):
+        assert w in text, w
+
+
 def test_readme_ablation_ipc1():
     "The README's numbers for fine-tuning on fused minus on plain latents at IPC 1 (ten sets) are the records' and say what they say."
     import json
