@@ -775,8 +775,9 @@ def _moves(path, repo, moves)->dict:
     rec = load_json(f)
     return rec['moves'] if Path(rec['table']) == Path(path) else {}
 
-# other settings whose paired effects join the README's (the denoiser never saw the classes)
-SETTINGS = (Path('figures/tables/fashion-half'), Path('figures/tables/fashion-half-minimax'))
+# other runs whose paired effects join the README's: the other hosts beside the main table, then the setting whose
+# denoiser never saw the classes
+SETTINGS = tuple(Path(f'figures/tables/{f}') for f in ('fashion-mnist-hosts', 'fashion-half', 'fashion-half-minimax'))
 
 def _table_paired_rows(t:dict, file:str)->list:
     "The paired effects of EVLF in one 05_eval table `t` (read from `file`) made with two or more distillation seeds."
