@@ -741,10 +741,11 @@ def _effect(h:str, p:dict)->str:
     s += f": {v}"
     if v == 'not resolved at this n':
         d = [x['difference'] for x in p.get('per_distill_seed', [])]
-        ways = ((p['n_to_resolve'], 'to exclude 0'), (n_to_bound(d), 'to put it inside +-0.5'))
-        ways = [(n, w) for n, w in ways if n]
-        need = ' or '.join(f"{n}{' distillation seeds' * (i == 0)} {w}" for i, (n, w) in enumerate(ways))
-        s += f' (the same mean and spread would need {need})' if ways else ' (no number of seeds resolves it)'
+        need = []
+        if p['n_to_resolve']: need.append(f"{p['n_to_resolve']} distillation seeds to exclude 0")
+        if bound := n_to_bound(d): need.append(f"{bound}{'' if need else ' distillation seeds'} to put it inside +-0.5")
+        if not need: return s + ' (no number of seeds resolves it)'
+        s += f" (the same mean and spread would need {' or '.join(need)})"
     return s
 
 def finding(saved:dict)->str:
